@@ -1,0 +1,1 @@
+/* replaced by the io layer */ typedef int xgw_io_placeholder;
