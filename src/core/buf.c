@@ -2,6 +2,7 @@
 /* Bounded growable byte buffer. */
 #include "xgw/buf.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
