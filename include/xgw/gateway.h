@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: MIT */
+/* The daemon root: configuration, the session list and the end-of-pass free list. One per loop;
+ * passed explicitly, never global. */
+#ifndef XGW_GATEWAY_H
+#define XGW_GATEWAY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "xgw/config.h"
+
+struct xgw_session;
+
+struct xgw_gateway {
+    const struct xgw_config *cfg; /* borrowed */
+    unsigned loop_id;             /* encoded in every sid (design.md §2) */
+    struct xgw_session *sessions; /* owned; doubly linked list of live sessions */
+    struct xgw_session *dead;     /* owned; sessions to free at the end of the loop pass */
+    unsigned session_count;
+    bool shutting_down;
+    void *io; /* borrowed; the io layer's state (libuv loop, TLS context) */
+    /* Called when a session lands on the dead list, so the io layer can schedule the sweep. */
+    void (*on_dead)(struct xgw_gateway *gw);
+};
+
+/* Frees every session on the dead list. Called by the io layer at the end of a loop pass. */
+void xgw_gateway_sweep(struct xgw_gateway *gw);
+
+#endif

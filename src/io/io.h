@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: MIT */
+/* State shared by the io/ modules: the libuv loop, the lws context and the TLS client context. */
+#ifndef XGW_IO_IO_H
+#define XGW_IO_IO_H
+
+#include <stdbool.h>
+
+#include <libwebsockets.h>
+#include <openssl/ssl.h>
+#include <uv.h>
+
+#include "xgw/config.h"
+#include "xgw/gateway.h"
+
+#define XGW_IO_READ_BYTES 65536
+
+struct ws_conn;
+
+struct xgw_io {
+    uv_loop_t loop;
+    struct xgw_gateway gw;
+    const struct xgw_config *cfg; /* borrowed */
+    struct lws_context *lws;      /* owned */
+    SSL_CTX *client_tls;          /* owned; upstream TLS, verification on by default */
+    uv_signal_t sigterm, sigint;
+    uv_check_t sweep;   /* frees dead sessions at the end of every loop pass */
+    uv_timer_t drain;   /* shutdown: waits for sessions to finish closing */
+    uv_timer_t ping;    /* one-second tick for WebSocket pings */
+    struct ws_conn *ws_conns; /* borrowed list; each entry is owned by lws */
+    unsigned drain_ticks;
+    bool stopping;
+    char read_buf[XGW_IO_READ_BYTES]; /* upstream reads: consumed synchronously per callback */
+};
+
+/* The io state that owns gw (gw is embedded in struct xgw_io). */
+struct xgw_io *xgw_io_from_gateway(struct xgw_gateway *gw);
+
+/* Creates the upstream TLS client context from cfg (CA file/dir or the system store). Returns
+ * NULL and logs the OpenSSL reason on failure. */
+SSL_CTX *xgw_tls_client_ctx_new(const struct xgw_config *cfg);
+/* Logs and clears the OpenSSL error queue under `what`. */
+void xgw_tls_log_errors(const char *sid_or_ctx, const char *what);
+
+/* lws protocol table for the listener (http + xmpp WebSocket). */
+extern const struct lws_protocols xgw_ws_protocols[];
+/* Per-vhost user pointer -> struct xgw_io. */
+struct xgw_io *xgw_ws_io(struct lws *wsi);
+/* Pings idle WebSocket clients and drops silent ones (WS-19). */
+void xgw_ws_ping_tick(struct xgw_io *io);
+/* Closes every WebSocket session for shutdown (CM-07). */
+void xgw_ws_shutdown_all(struct xgw_io *io);
+
+#endif

@@ -1,1 +1,0 @@
-/* replaced by the io layer */ typedef int xgw_io_placeholder;

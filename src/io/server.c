@@ -1,0 +1,220 @@
+/* SPDX-License-Identifier: MIT */
+/* The daemon's event loop: libuv owns it, libwebsockets attaches through its libuv event lib
+ * (design.md §2); signals, the end-of-pass sweep and the shutdown sequence (pitfall 12). */
+#include "xgw/server.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "io.h"
+#include "xgw/alloc.h"
+#include "xgw/limits.h"
+#include "xgw/log.h"
+#include "xgw/session.h"
+
+struct xgw_io *xgw_io_from_gateway(struct xgw_gateway *gw)
+{
+    return XGW_CONTAINER_OF(gw, struct xgw_io, gw);
+}
+
+static void on_sweep(uv_check_t *h)
+{
+    struct xgw_io *io = h->data;
+    xgw_gateway_sweep(&io->gw);
+    uv_check_stop(h);
+}
+
+static void on_dead(struct xgw_gateway *gw)
+{
+    struct xgw_io *io = xgw_io_from_gateway(gw);
+    if (!uv_is_closing((uv_handle_t *)&io->sweep))
+        uv_check_start(&io->sweep, on_sweep);
+}
+
+static void on_ping_tick(uv_timer_t *t)
+{
+    xgw_ws_ping_tick(t->data);
+}
+
+static void finish(struct xgw_io *io)
+{
+    uv_timer_stop(&io->drain);
+    uv_close((uv_handle_t *)&io->drain, NULL);
+    uv_close((uv_handle_t *)&io->ping, NULL);
+    uv_close((uv_handle_t *)&io->sigterm, NULL);
+    uv_close((uv_handle_t *)&io->sigint, NULL);
+    /* Pitfall 12: the first destroy runs inside the loop; uv_run then returns by itself. */
+    lws_context_destroy(io->lws);
+}
+
+static void on_drain_tick(uv_timer_t *t)
+{
+    struct xgw_io *io = t->data;
+    io->drain_ticks++;
+    unsigned max_ticks = (io->cfg->close_timeout_s + 1) * 20;
+    if (io->gw.sessions == NULL || io->drain_ticks >= max_ticks) {
+        if (io->gw.sessions)
+            XGW_LOG_WARN("%u sessions still closing after %us; dropping them",
+                         io->gw.session_count, io->cfg->close_timeout_s + 1);
+        finish(io);
+    }
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+    struct xgw_io *io = h->data;
+    if (io->stopping)
+        return;
+    io->stopping = true;
+    io->gw.shutting_down = true;
+    XGW_LOG_NOTICE("received %s: closing %u sessions", strsignal(signum), io->gw.session_count);
+    /* CM-07: every session is told system-shutdown and its upstream stream is closed. */
+    xgw_ws_shutdown_all(io);
+    uv_timer_start(&io->drain, on_drain_tick, 50, 50);
+}
+
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        (void)setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
+        XGW_LOG_NOTICE("open-file limit %llu: room for about %llu sessions (2 fds each)",
+                       (unsigned long long)rl.rlim_cur, (unsigned long long)(rl.rlim_cur / 2));
+}
+
+static int create_vhosts(struct xgw_io *io, const struct lws_http_mount *mount)
+{
+    for (size_t i = 0; i < io->cfg->listen_count; i++) {
+        const struct xgw_listen *l = &io->cfg->listens[i];
+        char name[32];
+        snprintf(name, sizeof(name), "listen%zu", i);
+        struct lws_context_creation_info vi;
+        memset(&vi, 0, sizeof(vi));
+        vi.port = l->port;
+        vi.iface = l->host;
+        vi.vhost_name = name;
+        vi.protocols = xgw_ws_protocols;
+        vi.mounts = mount;
+        vi.user = io;
+        vi.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
+        if (strchr(l->host, ':') == NULL)
+            vi.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+        if (!lws_create_vhost(io->lws, &vi)) {
+            XGW_LOG_ERROR("cannot listen on %s%s%s:%u", strchr(l->host, ':') ? "[" : "", l->host,
+                          strchr(l->host, ':') ? "]" : "", l->port);
+            return -1;
+        }
+        XGW_LOG_NOTICE("listening on http://%s%s%s:%u (WebSocket %s)",
+                       strchr(l->host, ':') ? "[" : "", l->host, strchr(l->host, ':') ? "]" : "",
+                       l->port, io->cfg->ws_path);
+    }
+    return 0;
+}
+
+static int create_context(struct xgw_io *io)
+{
+    static void *foreign_loops[1];
+    foreign_loops[0] = &io->loop;
+    struct lws_context_creation_info info;
+    memset(&info, 0, sizeof(info));
+    info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_EXPLICIT_VHOSTS |
+                   LWS_SERVER_OPTION_VALIDATE_UTF8;
+    info.foreign_loops = foreign_loops;
+    info.max_http_header_data = XGW_MAX_HTTP_HEADER; /* pitfall 3 */
+    info.timeout_secs = 10;
+    info.user = io;
+    info.gid = -1;
+    info.uid = -1;
+    io->lws = lws_create_context(&info);
+    return io->lws ? 0 : -1;
+}
+
+static void lws_log_bridge(int level, const char *line)
+{
+    size_t len = strlen(line);
+    while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+        len--;
+    if (level & LLL_ERR)
+        XGW_LOG_WARN("lws: %.*s", (int)len, line);
+    else
+        XGW_LOG_DEBUG("lws: %.*s", (int)len, line);
+}
+
+static int setup(struct xgw_io *io, const struct lws_http_mount *mount)
+{
+    lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_bridge);
+    io->client_tls = xgw_tls_client_ctx_new(io->cfg);
+    if (!io->client_tls)
+        return -1;
+    if (create_context(io) < 0) {
+        XGW_LOG_ERROR("cannot create the libwebsockets context (is libwebsockets-evlib-uv "
+                      "installed?)");
+        return -1;
+    }
+    if (create_vhosts(io, mount) < 0)
+        return -1;
+    uv_signal_init(&io->loop, &io->sigterm);
+    uv_signal_init(&io->loop, &io->sigint);
+    io->sigterm.data = io->sigint.data = io;
+    uv_signal_start(&io->sigterm, on_signal, SIGTERM);
+    uv_signal_start(&io->sigint, on_signal, SIGINT);
+    uv_timer_init(&io->loop, &io->drain);
+    uv_timer_init(&io->loop, &io->ping);
+    io->drain.data = io->ping.data = io;
+    uv_timer_start(&io->ping, on_ping_tick, 1000, 1000);
+    return 0;
+}
+
+int xgw_server_run(const struct xgw_config *cfg)
+{
+    signal(SIGPIPE, SIG_IGN); /* pitfall 9 */
+    raise_fd_limit();
+    struct xgw_io *io = xgw_calloc(1, sizeof(*io));
+    io->cfg = cfg;
+    io->gw.cfg = cfg;
+    io->gw.on_dead = on_dead;
+    io->gw.io = io;
+    uv_loop_init(&io->loop);
+    uv_check_init(&io->loop, &io->sweep);
+    io->sweep.data = io;
+
+    struct lws_http_mount mount;
+    memset(&mount, 0, sizeof(mount));
+    mount.mountpoint = "/";
+    mount.mountpoint_len = 1;
+    mount.origin = cfg->www_root;
+    mount.def = "index.html";
+    mount.origin_protocol = LWSMPRO_FILE;
+    mount.cache_max_age = 0;
+    mount.cache_revalidate = 1;
+
+    int rc = 2;
+    if (setup(io, cfg->www_root ? &mount : NULL) == 0) {
+        XGW_LOG_NOTICE("xmppgw %s ready", XGW_VERSION);
+        uv_run(&io->loop, UV_RUN_DEFAULT);
+        rc = 0;
+    } else {
+        lws_context_destroy(io->lws);
+        io->lws = NULL;
+        uv_walk(&io->loop, (uv_walk_cb)(void (*)(void))uv_close, NULL);
+    }
+    /* Pitfall 12: second destroy after uv_run returned, then the loop must close cleanly. */
+    if (io->lws)
+        lws_context_destroy(io->lws);
+    xgw_gateway_sweep(&io->gw);
+    uv_close((uv_handle_t *)&io->sweep, NULL);
+    uv_run(&io->loop, UV_RUN_DEFAULT);
+    int close_rc = uv_loop_close(&io->loop);
+    if (close_rc != 0)
+        XGW_LOG_WARN("event loop did not close cleanly: %s", uv_strerror(close_rc));
+    SSL_CTX_free(io->client_tls);
+    xgw_free(io);
+    if (rc == 0)
+        XGW_LOG_NOTICE("shut down cleanly");
+    return rc;
+}
