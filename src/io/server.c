@@ -183,6 +183,13 @@ int xgw_server_run(const struct xgw_config *cfg)
     uv_check_init(&io->loop, &io->sweep);
     io->sweep.data = io;
 
+    /* lws knows html, css, js, json, svg, png, ico, fonts; add what modern pages also use. */
+    static const struct lws_protocol_vhost_options mime_webmanifest = {
+        NULL, NULL, ".webmanifest", "application/manifest+json"};
+    static const struct lws_protocol_vhost_options mime_map = {&mime_webmanifest, NULL, ".map",
+                                                               "application/json"};
+    static const struct lws_protocol_vhost_options mime_mjs = {&mime_map, NULL, ".mjs",
+                                                               "text/javascript"};
     struct lws_http_mount mount;
     memset(&mount, 0, sizeof(mount));
     mount.mountpoint = "/";
@@ -192,6 +199,7 @@ int xgw_server_run(const struct xgw_config *cfg)
     mount.origin_protocol = LWSMPRO_FILE;
     mount.cache_max_age = 0;
     mount.cache_revalidate = 1;
+    mount.extra_mimetypes = &mime_mjs;
 
     int rc = 2;
     if (setup(io, cfg->www_root ? &mount : NULL) == 0) {
