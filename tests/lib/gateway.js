@@ -24,7 +24,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const assert = require('node:assert/strict');
-const { getFreePort, waitForPort, delay } = require('./ports');
+const { getFreePort, waitForPort, settleWithin } = require('./ports');
 
 const REPO = path.resolve(__dirname, '..', '..');
 const DEFAULT_BIN = path.join(REPO, 'build-asan', 'xmppgw');
@@ -181,7 +181,7 @@ async function startGateway(opts = {}) {
     stopping = (async () => {
       if (!exitInfo) {
         try { child.kill(signal); } catch { /* gone */ }
-        const t = await Promise.race([exited, delay(timeoutMs).then(() => null)]);
+        const t = await settleWithin(exited, timeoutMs);
         if (!t) {
           err.push(`\n[gateway.js: no exit ${timeoutMs} ms after ${signal}; sent SIGKILL]\n`);
           try { child.kill('SIGKILL'); } catch { /* gone */ }

@@ -58,6 +58,15 @@ function canConnect(port, host = '127.0.0.1', timeoutMs = 500) {
 
 const delay = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/** Resolve to the promise's value, or to `fallback` after `ms` (the timer is cleared). */
+function settleWithin(promise, ms, fallback = null) {
+  let timer;
+  return Promise.race([
+    promise,
+    new Promise((r) => { timer = setTimeout(() => r(fallback), ms); }),
+  ]).finally(() => clearTimeout(timer));
+}
+
 /**
  * Poll until host:port accepts a TCP connection, or throw after `timeoutMs`.
  * `isAlive` (optional) is called between attempts; if it returns a string the
@@ -92,4 +101,4 @@ async function waitFor(fn, { timeoutMs = 5000, intervalMs = 20, message = 'condi
   }
 }
 
-module.exports = { getFreePort, getFreePorts, canConnect, waitForPort, waitFor, delay };
+module.exports = { getFreePort, getFreePorts, canConnect, waitForPort, waitFor, delay, settleWithin };
