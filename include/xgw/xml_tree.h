@@ -34,6 +34,10 @@ struct xgw_xml_node {
     struct xgw_xml_node *first_child; /* owned list */
     struct xgw_xml_node *last_child;  /* borrowed (tail of the owned list) */
     struct xgw_xml_node *next;        /* owned by the parent's list */
+    /* ELEMENT: true when ns is NULL only because no default namespace was declared on the
+     * element or any ancestor in the document (false after an explicit xmlns=''). xml_write puts
+     * such elements in the default namespace of the stream they are written into. */
+    bool unqualified;
 };
 
 struct xgw_xml_limits {

@@ -24,6 +24,9 @@ enum xgw_xml_write_flags {
  *   a declaration is only emitted where the binding in scope in the output differs;
  * - elements in jabber:client are always unprefixed (XMPP-15): a top-level jabber:client element
  *   therefore carries no xmlns at all;
+ * - unqualified elements (node->unqualified: no default namespace declared anywhere above them
+ *   in the input) are read as if written inside that stream, i.e. as jabber:client; an element
+ *   put in no namespace by an explicit xmlns='' keeps it (written with xmlns='');
  * - prefixes of other elements and attributes are kept as written where possible;
  *   xml:lang is written as xml:lang with no declaration;
  * - no whitespace is added (XMPP-08); text and attribute values are escaped (attributes use
