@@ -24,7 +24,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const assert = require('node:assert/strict');
-const { getFreePort, waitForPort, settleWithin } = require('./ports');
+const { getFreePort, waitForPort, settleWithin, trackChild } = require('./ports');
 
 const REPO = path.resolve(__dirname, '..', '..');
 const DEFAULT_BIN = path.join(REPO, 'build-asan', 'xmppgw');
@@ -35,13 +35,6 @@ const SANITIZER_ENV = {
   LSAN_OPTIONS: 'exitcode=23',
 };
 
-// Every live gateway, so a crashing test file never leaves one behind.
-const live = new Set();
-process.on('exit', () => {
-  for (const child of live) {
-    try { child.kill('SIGKILL'); } catch { /* already gone */ }
-  }
-});
 
 function gatewayBinary() {
   return process.env.XMPPGW_BIN || DEFAULT_BIN;
@@ -149,7 +142,7 @@ async function startGateway(opts = {}) {
   const args = ['--config', configPath, ...(opts.args || [])];
   const env = { ...process.env, ...SANITIZER_ENV, ...(opts.env || {}) };
   const child = spawn(bin, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  live.add(child);
+  trackChild(child);
 
   const err = new OutputBuffer();
   const out = new OutputBuffer(1 << 16, 1 << 20);
@@ -162,7 +155,6 @@ async function startGateway(opts = {}) {
     let spawnError = null;
     child.once('error', (e) => { spawnError = e; });
     child.once('close', (code, signal) => {
-      live.delete(child);
       if (spawnError) err.push(`\n[spawn error: ${spawnError.message}]\n`);
       exitInfo = { code, signal };
       for (const fn of err.listeners) fn();

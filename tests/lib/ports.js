@@ -101,4 +101,32 @@ async function waitFor(fn, { timeoutMs = 5000, intervalMs = 20, message = 'condi
   }
 }
 
-module.exports = { getFreePort, getFreePorts, canConnect, waitForPort, waitFor, delay, settleWithin };
+// Child processes (servers) started by the test helpers. They are killed if this
+// process exits or is interrupted without stopping them, so no server outlives a test run.
+const children = new Set();
+let hooksInstalled = false;
+function killChildren() {
+  for (const c of children) {
+    try { c.kill('SIGKILL'); } catch { /* already gone */ }
+  }
+  children.clear();
+}
+function trackChild(child) {
+  if (!hooksInstalled) {
+    hooksInstalled = true;
+    process.on('exit', killChildren);
+    for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+      process.once(sig, () => {
+        killChildren();
+        process.kill(process.pid, sig);
+      });
+    }
+  }
+  children.add(child);
+  child.once('close', () => children.delete(child));
+  return child;
+}
+
+module.exports = {
+  getFreePort, getFreePorts, canConnect, waitForPort, waitFor, delay, settleWithin, trackChild,
+};

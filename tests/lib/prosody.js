@@ -23,7 +23,7 @@ const { spawn, execFile } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { getFreePort, waitForPort, waitFor, settleWithin } = require('./ports');
+const { getFreePort, waitForPort, waitFor, settleWithin, trackChild } = require('./ports');
 
 const PROSODY_BIN = process.env.PROSODY_BIN || '/usr/bin/prosody';
 const PROSODYCTL_BIN = process.env.PROSODYCTL_BIN || '/usr/bin/prosodyctl';
@@ -46,7 +46,7 @@ function prosodyConfig(opts) {
   const dir = path.resolve(opts.dir);
   const iface = opts.interface || '127.0.0.1';
   const anyCert = opts.hosts.some((h) => h.cert);
-  const modules = ['roster', 'saslauth', 'disco', 'ping', 'private', 'vcard_legacy'];
+  const modules = ['roster', 'saslauth', 'disco', 'ping', 'private', 'vcard'];
   if (anyCert) modules.push('tls');
   if (opts.httpPort) modules.push('http', 'websocket');
   const lines = [
@@ -144,13 +144,6 @@ async function writeProsodyConfig(opts) {
   return configPath;
 }
 
-// Every live Prosody, killed if the test process exits without stopping it.
-const live = new Set();
-process.on('exit', () => {
-  for (const child of live) {
-    try { child.kill('SIGKILL'); } catch { /* gone */ }
-  }
-});
 
 /**
  * Start Prosody in the foreground on loopback with a generated config in a temp dir.
@@ -182,13 +175,12 @@ async function startProsody(opts = {}) {
       requireEncryption: !!opts.requireEncryption, logLevel,
     });
     child = spawn(PROSODY_BIN, ['--config', configPath, '-F'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-    live.add(child);
+    trackChild(child);
     child.stdout.on('data', (d) => { output += d; });
     child.stderr.on('data', (d) => { output += d; });
     exited = new Promise((resolve) => {
       child.once('error', (e) => { output += `\n[spawn error: ${e.message}]`; });
       child.once('close', (code, signal) => {
-        live.delete(child);
         exitInfo = { code, signal };
         resolve(exitInfo);
       });
