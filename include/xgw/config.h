@@ -69,7 +69,9 @@ void xgw_config_cleanup(struct xgw_config *cfg);
 /* Loads a JSON file over the defaults already in cfg. On failure writes one line
  * "file:line:column: message" (no trailing newline) into err (size err_len) and returns
  * XGW_EINVAL. Unknown keys, duplicate keys, wrong types, out-of-range numbers, bad addresses,
- * bad routes and unknown log levels are all errors. */
+ * bad routes and unknown log levels are all errors. Keys starting with '#' are comments.
+ * A file that cannot be read gives "file: cannot open: <strerror>" (no position). On failure
+ * cfg is left unchanged. */
 XGW_MUST_CHECK enum xgw_err xgw_config_load_file(struct xgw_config *cfg, const char *path,
                                                  char *err, size_t err_len);
 /* Same, from a string; `name` stands in for the file name in messages. */
@@ -88,8 +90,10 @@ enum xgw_cli_action {
  * --listen ADDR:PORT (repeatable; "[::1]:5280" for IPv6; replaces the file's list when given),
  * --route DOMAIN=HOST:PORT (repeatable; added to / replacing same-domain routes of the file),
  * --www DIR, --log-level LEVEL. Both "--opt VALUE" and "--opt=VALUE" forms are accepted.
- * Loads the file (if any) first, then applies overrides. On error writes a one-line reason into
- * err and returns XGW_EINVAL (main exits 2). */
+ * Loads the file (if any) first, then applies overrides. cfg must already hold defaults
+ * (xgw_config_init_defaults); it is changed only on success, and not for --help / --version
+ * (which skip loading the file). On error writes a one-line reason into err and returns
+ * XGW_EINVAL (main exits 2). */
 XGW_MUST_CHECK enum xgw_err xgw_config_from_argv(struct xgw_config *cfg, int argc,
                                                  char *const argv[], enum xgw_cli_action *action,
                                                  char *err, size_t err_len);

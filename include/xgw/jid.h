@@ -9,7 +9,9 @@
 
 /* True if s is a plausible XMPP domainpart: 1..1023 bytes, no '@', '/', whitespace, control
  * characters or '[' unless it is a bracketed IPv6 literal; labels separated by single dots; no
- * leading/trailing dot except one trailing dot (which callers strip). UTF-8 must be valid. */
+ * leading/trailing dot except one trailing dot (which callers strip). UTF-8 must be valid.
+ * ASCII bytes are limited to letters, digits, '-', '_' and '.', all-ASCII labels to 63 bytes,
+ * and a name made only of digits and dots must be a valid IPv4 address. */
 bool xgw_jid_domain_valid(const char *s, size_t len);
 /* True if s is a valid bare or full JID ([local@]domain[/resource]) with parts of at most 1023
  * bytes each, localpart free of the RFC 7622 forbidden characters ("&'/:<>@ and space). */

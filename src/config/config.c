@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: MIT */
+/* Configuration defaults, deep copy, cleanup and route lookup (the values come from limits.h). */
+#include "xgw/config.h"
+
+#include <string.h>
+
+#include "xgw/alloc.h"
+#include "xgw/limits.h"
+#include "config_internal.h"
+
+void xgw_config_init_defaults(struct xgw_config *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->listens = xgw_calloc(1, sizeof(*cfg->listens));
+    cfg->listens[0].host = xgw_strdup(XGW_DEFAULT_LISTEN_HOST);
+    cfg->listens[0].port = XGW_DEFAULT_LISTEN_PORT;
+    cfg->listen_count = 1;
+    cfg->ws_path = xgw_strdup(XGW_DEFAULT_WS_PATH);
+    cfg->ws_ping_interval_s = XGW_DEFAULT_WS_PING_INTERVAL_S;
+    cfg->ws_pong_timeout_s = XGW_DEFAULT_WS_PONG_TIMEOUT_S;
+    cfg->connect_timeout_s = XGW_DEFAULT_CONNECT_TIMEOUT_S;
+    cfg->close_timeout_s = XGW_DEFAULT_CLOSE_TIMEOUT_S;
+    cfg->max_stanza_bytes = XGW_DEFAULT_MAX_STANZA_BYTES;
+    cfg->max_queue_bytes = XGW_DEFAULT_MAX_QUEUE_BYTES;
+    cfg->max_sessions = XGW_DEFAULT_MAX_SESSIONS;
+    cfg->log_level = XGW_LOG_LEVEL_INFO;
+}
+
+void xgw_route_cleanup(struct xgw_route *route)
+{
+    xgw_free(route->domain);
+    xgw_free(route->host);
+    route->domain = NULL;
+    route->host = NULL;
+}
+
+void xgw_config_cleanup(struct xgw_config *cfg)
+{
+    for (size_t i = 0; i < cfg->listen_count; i++)
+        xgw_free(cfg->listens[i].host);
+    for (size_t i = 0; i < cfg->route_count; i++)
+        xgw_route_cleanup(&cfg->routes[i]);
+    for (size_t i = 0; i < cfg->ws_allowed_origin_count; i++)
+        xgw_free(cfg->ws_allowed_origins[i]);
+    xgw_free(cfg->listens);
+    xgw_free(cfg->routes);
+    xgw_free(cfg->ws_allowed_origins);
+    xgw_free(cfg->source_path);
+    xgw_free(cfg->www_root);
+    xgw_free(cfg->ws_path);
+    xgw_free(cfg->ca_file);
+    xgw_free(cfg->ca_dir);
+    memset(cfg, 0, sizeof(*cfg));
+}
+
+void xgw_config_set_string(char **slot, const char *value)
+{
+    char *copy = xgw_strdup(value);
+    xgw_free(*slot);
+    *slot = copy;
+}
+
+void xgw_config_copy(struct xgw_config *dst, const struct xgw_config *src)
+{
+    *dst = *src;
+    dst->source_path = xgw_strdup(src->source_path);
+    dst->www_root = xgw_strdup(src->www_root);
+    dst->ws_path = xgw_strdup(src->ws_path);
+    dst->ca_file = xgw_strdup(src->ca_file);
+    dst->ca_dir = xgw_strdup(src->ca_dir);
+    dst->listens = xgw_calloc(src->listen_count, sizeof(*dst->listens));
+    for (size_t i = 0; i < src->listen_count; i++) {
+        dst->listens[i] = src->listens[i];
+        dst->listens[i].host = xgw_strdup(src->listens[i].host);
+    }
+    dst->routes = xgw_calloc(src->route_count, sizeof(*dst->routes));
+    for (size_t i = 0; i < src->route_count; i++) {
+        dst->routes[i] = src->routes[i];
+        dst->routes[i].domain = xgw_strdup(src->routes[i].domain);
+        dst->routes[i].host = xgw_strdup(src->routes[i].host);
+    }
+    dst->ws_allowed_origins =
+        xgw_calloc(src->ws_allowed_origin_count, sizeof(*dst->ws_allowed_origins));
+    for (size_t i = 0; i < src->ws_allowed_origin_count; i++)
+        dst->ws_allowed_origins[i] = xgw_strdup(src->ws_allowed_origins[i]);
+}
+
+static char ascii_lower(char c)
+{
+    return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+}
+
+const struct xgw_route *xgw_config_find_route(const struct xgw_config *cfg, const char *domain)
+{
+    /* Route domains are stored normalized; the query gets the same treatment on the fly:
+     * ASCII case folded and one trailing dot ignored (RFC 7622 §3.2). */
+    size_t len = strlen(domain);
+    if (len > 0 && domain[len - 1] == '.')
+        len--;
+    for (size_t i = 0; i < cfg->route_count; i++) {
+        const char *candidate = cfg->routes[i].domain;
+        if (strlen(candidate) != len)
+            continue;
+        size_t j = 0;
+        while (j < len && ascii_lower(domain[j]) == candidate[j])
+            j++;
+        if (j == len)
+            return &cfg->routes[i];
+    }
+    return NULL;
+}

@@ -1,0 +1,568 @@
+/* SPDX-License-Identifier: MIT */
+/* Strict JSON configuration loading with jansson: every key is known or a "#" comment, every
+ * value is type- and range-checked, and each error reads "file:line:column: key.path: why". */
+#include "xgw/config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "xgw/alloc.h"
+#include "xgw/buf.h"
+#include "xgw/jid.h"
+#include "xgw/limits.h"
+#include "config_internal.h"
+#include "json_locate.h"
+
+#define MAX_CONFIG_BYTES      (4u * 1024 * 1024)
+#define MAX_PATH_DEPTH        8 /* the schema nests three deep: routes[0].port */
+#define MAX_QUEUE_BYTES_LIMIT (1024ll * 1024 * 1024)
+#define MAX_SESSIONS_LIMIT    1000000
+#define READ_CHUNK            4096
+
+struct load_ctx {
+    const char *text; /* borrowed: the JSON source, for error positions */
+    size_t text_len;
+    const char *name;                                /* borrowed: file name used in messages */
+    struct xgw_json_locate_seg path[MAX_PATH_DEPTH]; /* where the walk is; keys borrowed */
+    size_t depth;
+    char *err; /* borrowed: the caller's message buffer */
+    size_t err_len;
+};
+
+struct key_spec;
+typedef enum xgw_err key_handler_fn(struct load_ctx *ctx, json_t *value,
+                                    const struct key_spec *spec, void *target);
+
+struct key_table {
+    const struct key_spec *keys;
+    size_t count;
+};
+
+/* One known key: its handler writes into target (a struct xgw_config or xgw_route) at offset. */
+struct key_spec {
+    const char *name;
+    key_handler_fn *handle;
+    size_t offset;
+    long long min, max;            /* integers only */
+    const struct key_table *table; /* nested objects only */
+};
+
+static void XGW_PRINTF(3, 4) write_err(char *err, size_t err_len, const char *fmt, ...)
+{
+    if (err == NULL || err_len == 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, err_len, fmt, ap);
+    va_end(ap);
+    /* Keys and values may carry escaped control characters; the message stays one line. */
+    for (char *p = err; *p; p++) {
+        if ((unsigned char)*p < 0x20)
+            *p = '?';
+    }
+}
+
+static void format_path(const struct load_ctx *ctx, char *out, size_t out_len)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < ctx->depth && used < out_len; i++) {
+        const struct xgw_json_locate_seg *seg = &ctx->path[i];
+        int n = seg->key ? snprintf(out + used, out_len - used, "%s%s", i ? "." : "", seg->key)
+                         : snprintf(out + used, out_len - used, "[%zu]", seg->index);
+        used += n > 0 ? (size_t)n : 0;
+    }
+}
+
+/* Reports an error at the current path: at the value, or at the key itself when at_key. */
+static enum xgw_err XGW_PRINTF(3, 4) fail(struct load_ctx *ctx, bool at_key, const char *fmt, ...)
+{
+    char path[256], message[512];
+    int line, column;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(message, sizeof(message), fmt, ap);
+    va_end(ap);
+    format_path(ctx, path, sizeof(path));
+    const char *sep = path[0] ? ": " : "";
+    if (xgw_json_locate(ctx->text, ctx->text_len, ctx->path, ctx->depth, at_key, &line, &column))
+        write_err(ctx->err, ctx->err_len, "%s:%d:%d: %s%s%s", ctx->name, line, column, path, sep,
+                  message);
+    else
+        write_err(ctx->err, ctx->err_len, "%s: %s%s%s", ctx->name, path, sep, message);
+    return XGW_EINVAL;
+}
+
+static void push_key(struct load_ctx *ctx, const char *key)
+{
+    if (ctx->depth < MAX_PATH_DEPTH)
+        ctx->path[ctx->depth] = (struct xgw_json_locate_seg){key, 0};
+    ctx->depth++;
+}
+
+static void push_index(struct load_ctx *ctx, size_t index)
+{
+    if (ctx->depth < MAX_PATH_DEPTH)
+        ctx->path[ctx->depth] = (struct xgw_json_locate_seg){NULL, index};
+    ctx->depth++;
+}
+
+static void *field(void *target, const struct key_spec *spec)
+{
+    return (char *)target + spec->offset;
+}
+
+static enum xgw_err get_integer(struct load_ctx *ctx, json_t *value, const struct key_spec *spec,
+                                long long *out)
+{
+    /* json_is_integer rejects 1.5, 30.0 and "30"; the range check rejects negatives. */
+    if (!json_is_integer(value) || json_integer_value(value) < spec->min ||
+        json_integer_value(value) > spec->max)
+        return fail(ctx, false, "must be an integer between %lld and %lld", spec->min, spec->max);
+    *out = json_integer_value(value);
+    return XGW_OK;
+}
+
+static enum xgw_err handle_unsigned(struct load_ctx *ctx, json_t *value,
+                                    const struct key_spec *spec, void *target)
+{
+    long long number;
+    if (get_integer(ctx, value, spec, &number) != XGW_OK)
+        return XGW_EINVAL;
+    *(unsigned *)field(target, spec) = (unsigned)number;
+    return XGW_OK;
+}
+
+static enum xgw_err handle_size(struct load_ctx *ctx, json_t *value, const struct key_spec *spec,
+                                void *target)
+{
+    long long number;
+    if (get_integer(ctx, value, spec, &number) != XGW_OK)
+        return XGW_EINVAL;
+    *(size_t *)field(target, spec) = (size_t)number;
+    return XGW_OK;
+}
+
+static enum xgw_err handle_port(struct load_ctx *ctx, json_t *value, const struct key_spec *spec,
+                                void *target)
+{
+    long long number;
+    if (get_integer(ctx, value, spec, &number) != XGW_OK)
+        return XGW_EINVAL;
+    *(uint16_t *)field(target, spec) = (uint16_t)number;
+    return XGW_OK;
+}
+
+static enum xgw_err handle_bool(struct load_ctx *ctx, json_t *value, const struct key_spec *spec,
+                                void *target)
+{
+    if (!json_is_boolean(value))
+        return fail(ctx, false, "must be true or false");
+    *(bool *)field(target, spec) = json_is_true(value);
+    return XGW_OK;
+}
+
+/* A non-empty string, or null for "not set" (www_root, ca_file, ca_dir). */
+static enum xgw_err handle_optional_string(struct load_ctx *ctx, json_t *value,
+                                           const struct key_spec *spec, void *target)
+{
+    if (!json_is_null(value) && (!json_is_string(value) || json_string_length(value) == 0))
+        return fail(ctx, false, "must be a non-empty string or null");
+    xgw_config_set_string(field(target, spec), json_string_value(value));
+    return XGW_OK;
+}
+
+static enum xgw_err handle_log_level(struct load_ctx *ctx, json_t *value,
+                                     const struct key_spec *spec, void *target)
+{
+    enum xgw_log_level level;
+    if (!json_is_string(value) || xgw_log_level_parse(json_string_value(value), &level) != 0)
+        return fail(ctx, false,
+                    "must be one of \"error\", \"warn\", \"notice\", \"info\", \"debug\"");
+    *(enum xgw_log_level *)field(target, spec) = level;
+    return XGW_OK;
+}
+
+static enum xgw_err handle_ws_path(struct load_ctx *ctx, json_t *value, const struct key_spec *spec,
+                                   void *target)
+{
+    if (!json_is_string(value) || !xgw_config_ws_path_valid(json_string_value(value)))
+        return fail(ctx, false,
+                    "must be a string starting with '/' without whitespace, '?' or '#'");
+    xgw_config_set_string(field(target, spec), json_string_value(value));
+    return XGW_OK;
+}
+
+static enum xgw_err handle_tls(struct load_ctx *ctx, json_t *value, const struct key_spec *spec,
+                               void *target)
+{
+    const char *text = json_string_value(value);
+    enum xgw_tls_mode *mode = field(target, spec);
+    if (text && strcmp(text, "starttls") == 0)
+        *mode = XGW_TLS_STARTTLS;
+    else if (text && strcmp(text, "direct") == 0)
+        *mode = XGW_TLS_DIRECT;
+    else
+        return fail(ctx, false, "must be \"starttls\" or \"direct\"");
+    return XGW_OK;
+}
+
+static enum xgw_err handle_allow_plaintext(struct load_ctx *ctx, json_t *value,
+                                           const struct key_spec *spec, void *target)
+{
+    int *allow = field(target, spec);
+    if (json_is_boolean(value))
+        *allow = json_is_true(value) ? 1 : 0;
+    else if (json_is_string(value) && strcmp(json_string_value(value), "loopback") == 0)
+        *allow = -1;
+    else
+        return fail(ctx, false, "must be true, false or \"loopback\"");
+    return XGW_OK;
+}
+
+static enum xgw_err handle_route_domain(struct load_ctx *ctx, json_t *value,
+                                        const struct key_spec *spec, void *target)
+{
+    const char *text = json_string_value(value);
+    size_t len = json_string_length(value);
+    if (text == NULL || !xgw_jid_domain_valid(text, len))
+        return fail(ctx, false, "must be a valid XMPP domain such as \"example.org\"");
+    char **slot = field(target, spec);
+    xgw_free(*slot);
+    *slot = xgw_malloc(len + 1);
+    xgw_jid_domain_normalize(text, len, *slot, len + 1);
+    return XGW_OK;
+}
+
+static enum xgw_err handle_route_host(struct load_ctx *ctx, json_t *value,
+                                      const struct key_spec *spec, void *target)
+{
+    if (!json_is_string(value) || !xgw_config_host_valid(json_string_value(value)))
+        return fail(ctx, false,
+                    "must be a host name or a numeric IP address (IPv6 without brackets)");
+    xgw_config_set_string(field(target, spec), json_string_value(value));
+    return XGW_OK;
+}
+
+static enum xgw_err walk_object(struct load_ctx *ctx, json_t *object, const struct key_table *table,
+                                void *target);
+
+static enum xgw_err handle_section(struct load_ctx *ctx, json_t *value, const struct key_spec *spec,
+                                   void *target)
+{
+    return walk_object(ctx, value, spec->table, target);
+}
+
+static void list_keys(const struct key_table *table, char *out, size_t out_len)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < table->count && used < out_len; i++) {
+        int n = snprintf(out + used, out_len - used, "%s%s", i ? ", " : "", table->keys[i].name);
+        used += n > 0 ? (size_t)n : 0;
+    }
+}
+
+/* Applies every key of object through table; keys starting with '#' are comments. */
+static enum xgw_err walk_object(struct load_ctx *ctx, json_t *object, const struct key_table *table,
+                                void *target)
+{
+    const char *key;
+    json_t *value;
+    if (!json_is_object(object))
+        return fail(ctx, false, "must be an object");
+    json_object_foreach(object, key, value)
+    {
+        if (key[0] == '#')
+            continue;
+        const struct key_spec *spec = NULL;
+        for (size_t i = 0; i < table->count && spec == NULL; i++) {
+            if (strcmp(table->keys[i].name, key) == 0)
+                spec = &table->keys[i];
+        }
+        enum xgw_err err;
+        push_key(ctx, key);
+        if (spec) {
+            err = spec->handle(ctx, value, spec, target);
+        } else {
+            char known[256];
+            list_keys(table, known, sizeof(known));
+            err =
+                fail(ctx, true, "unknown key (known keys: %s; \"#...\" keys are comments)", known);
+        }
+        ctx->depth--;
+        if (err != XGW_OK)
+            return err;
+    }
+    return XGW_OK;
+}
+
+static enum xgw_err handle_listen(struct load_ctx *ctx, json_t *value, const struct key_spec *spec,
+                                  void *target);
+static enum xgw_err handle_origins(struct load_ctx *ctx, json_t *value, const struct key_spec *spec,
+                                   void *target);
+static enum xgw_err handle_routes(struct load_ctx *ctx, json_t *value, const struct key_spec *spec,
+                                  void *target);
+
+#define CFG(member)   offsetof(struct xgw_config, member)
+#define ROUTE(member) offsetof(struct xgw_route, member)
+#define TABLE(keys)                                                                                \
+    {                                                                                              \
+        keys, XGW_ARRAY_SIZE(keys)                                                                 \
+    }
+
+static const struct key_spec websocket_keys[] = {
+    {"path", handle_ws_path, CFG(ws_path), 0, 0, NULL},
+    {"ping_interval_s", handle_unsigned, CFG(ws_ping_interval_s), 0, 3600, NULL},
+    {"pong_timeout_s", handle_unsigned, CFG(ws_pong_timeout_s), 1, 3600, NULL},
+    {"allowed_origins", handle_origins, 0, 0, 0, NULL},
+};
+static const struct key_spec upstream_keys[] = {
+    {"connect_timeout_s", handle_unsigned, CFG(connect_timeout_s), 1, 300, NULL},
+    {"close_timeout_s", handle_unsigned, CFG(close_timeout_s), 1, 60, NULL},
+    {"ca_file", handle_optional_string, CFG(ca_file), 0, 0, NULL},
+    {"ca_dir", handle_optional_string, CFG(ca_dir), 0, 0, NULL},
+};
+static const struct key_spec limits_keys[] = {
+    {"max_stanza_bytes", handle_size, CFG(max_stanza_bytes), XGW_MIN_STANZA_BYTES,
+     XGW_MAX_STANZA_BYTES, NULL},
+    {"max_queue_bytes", handle_size, CFG(max_queue_bytes), XGW_MIN_STANZA_BYTES,
+     MAX_QUEUE_BYTES_LIMIT, NULL},
+    {"max_sessions", handle_unsigned, CFG(max_sessions), 1, MAX_SESSIONS_LIMIT, NULL},
+};
+static const struct key_spec route_keys[] = {
+    {"domain", handle_route_domain, ROUTE(domain), 0, 0, NULL},
+    {"host", handle_route_host, ROUTE(host), 0, 0, NULL},
+    {"port", handle_port, ROUTE(port), 1, 65535, NULL},
+    {"tls", handle_tls, ROUTE(tls), 0, 0, NULL},
+    {"tls_verify", handle_bool, ROUTE(tls_verify), 0, 0, NULL},
+    {"allow_plaintext", handle_allow_plaintext, ROUTE(allow_plaintext), 0, 0, NULL},
+};
+static const struct key_table websocket_table = TABLE(websocket_keys);
+static const struct key_table upstream_table = TABLE(upstream_keys);
+static const struct key_table limits_table = TABLE(limits_keys);
+static const struct key_table route_table = TABLE(route_keys);
+static const struct key_spec top_keys[] = {
+    {"listen", handle_listen, 0, 0, 0, NULL},
+    {"log_level", handle_log_level, CFG(log_level), 0, 0, NULL},
+    {"www_root", handle_optional_string, CFG(www_root), 0, 0, NULL},
+    {"websocket", handle_section, 0, 0, 0, &websocket_table},
+    {"upstream", handle_section, 0, 0, 0, &upstream_table},
+    {"limits", handle_section, 0, 0, 0, &limits_table},
+    {"routes", handle_routes, 0, 0, 0, NULL},
+};
+static const struct key_table top_table = TABLE(top_keys);
+
+static enum xgw_err handle_listen(struct load_ctx *ctx, json_t *value, const struct key_spec *spec,
+                                  void *target)
+{
+    struct xgw_config *cfg = target;
+    size_t count = json_array_size(value);
+    enum xgw_err err = XGW_OK;
+    XGW_UNUSED(spec);
+    if (!json_is_array(value) || count == 0)
+        return fail(ctx, false, "must be a non-empty array of \"ADDR:PORT\" strings");
+    struct xgw_listen *listens = xgw_calloc(count, sizeof(*listens));
+    for (size_t i = 0; i < count && err == XGW_OK; i++) {
+        json_t *item = json_array_get(value, i);
+        const char *reason = NULL;
+        push_index(ctx, i);
+        if (!json_is_string(item))
+            err = fail(ctx, false, "must be a string \"ADDR:PORT\"");
+        else if (xgw_config_parse_listen(json_string_value(item), &listens[i], &reason) != XGW_OK)
+            err = fail(ctx, false, "\"%s\": %s", json_string_value(item), reason);
+        ctx->depth--;
+    }
+    struct xgw_listen *old = err == XGW_OK ? cfg->listens : listens;
+    size_t old_count = err == XGW_OK ? cfg->listen_count : count;
+    for (size_t i = 0; i < old_count; i++)
+        xgw_free(old[i].host);
+    xgw_free(old);
+    if (err == XGW_OK) {
+        cfg->listens = listens;
+        cfg->listen_count = count;
+    }
+    return err;
+}
+
+static enum xgw_err handle_origins(struct load_ctx *ctx, json_t *value, const struct key_spec *spec,
+                                   void *target)
+{
+    struct xgw_config *cfg = target;
+    size_t count = json_array_size(value);
+    XGW_UNUSED(spec);
+    if (!json_is_array(value))
+        return fail(ctx, false, "must be an array of origins like \"https://app.example\"");
+    for (size_t i = 0; i < count; i++) {
+        json_t *item = json_array_get(value, i);
+        if (json_is_string(item) && xgw_config_origin_valid(json_string_value(item)))
+            continue;
+        push_index(ctx, i);
+        enum xgw_err err = fail(ctx, false,
+                                "must be an origin like \"https://app.example\" "
+                                "(scheme://host[:port], no path)");
+        ctx->depth--;
+        return err;
+    }
+    for (size_t i = 0; i < cfg->ws_allowed_origin_count; i++)
+        xgw_free(cfg->ws_allowed_origins[i]);
+    xgw_free(cfg->ws_allowed_origins);
+    cfg->ws_allowed_origins = xgw_calloc(count, sizeof(char *));
+    cfg->ws_allowed_origin_count = count;
+    for (size_t i = 0; i < count; i++) {
+        /* Browsers serialize scheme and host in lower case (RFC 6454 §6.2). */
+        char *origin = xgw_strdup(json_string_value(json_array_get(value, i)));
+        for (char *p = origin; *p; p++)
+            *p = (*p >= 'A' && *p <= 'Z') ? (char)(*p - 'A' + 'a') : *p;
+        cfg->ws_allowed_origins[i] = origin;
+    }
+    return XGW_OK;
+}
+
+/* routes[index]: the object, its required keys and the uniqueness of its domain. */
+static enum xgw_err load_route(struct load_ctx *ctx, json_t *item, struct xgw_route *routes,
+                               size_t index)
+{
+    struct xgw_route *route = &routes[index];
+    xgw_config_route_defaults(route);
+    if (walk_object(ctx, item, &route_table, route) != XGW_OK)
+        return XGW_EINVAL;
+    if (route->domain == NULL)
+        return fail(ctx, false, "missing key \"domain\"");
+    if (route->host == NULL)
+        return fail(ctx, false, "missing key \"host\"");
+    for (size_t i = 0; i < index; i++) {
+        if (strcmp(routes[i].domain, route->domain) != 0)
+            continue;
+        push_key(ctx, "domain");
+        enum xgw_err err = fail(ctx, false, "duplicate route domain \"%s\" (also in routes[%zu])",
+                                route->domain, i);
+        ctx->depth--;
+        return err;
+    }
+    return XGW_OK;
+}
+
+static enum xgw_err handle_routes(struct load_ctx *ctx, json_t *value, const struct key_spec *spec,
+                                  void *target)
+{
+    struct xgw_config *cfg = target;
+    size_t count = json_array_size(value);
+    enum xgw_err err = XGW_OK;
+    XGW_UNUSED(spec);
+    if (!json_is_array(value))
+        return fail(ctx, false, "must be an array of route objects");
+    struct xgw_route *routes = xgw_calloc(count, sizeof(*routes));
+    for (size_t i = 0; i < count && err == XGW_OK; i++) {
+        push_index(ctx, i);
+        err = load_route(ctx, json_array_get(value, i), routes, i);
+        ctx->depth--;
+    }
+    struct xgw_route *old = err == XGW_OK ? cfg->routes : routes;
+    size_t old_count = err == XGW_OK ? cfg->route_count : count;
+    for (size_t i = 0; i < old_count; i++)
+        xgw_route_cleanup(&old[i]);
+    xgw_free(old);
+    if (err == XGW_OK) {
+        cfg->routes = routes;
+        cfg->route_count = count;
+    }
+    return err;
+}
+
+/* A queue must hold at least one stanza of the largest allowed size. */
+static enum xgw_err check_limits(struct load_ctx *ctx, json_t *root, const struct xgw_config *cfg)
+{
+    if (cfg->max_queue_bytes >= cfg->max_stanza_bytes)
+        return XGW_OK;
+    json_t *limits = json_object_get(root, "limits");
+    bool queue_in_file = json_object_get(limits, "max_queue_bytes") != NULL;
+    push_key(ctx, "limits");
+    push_key(ctx, queue_in_file ? "max_queue_bytes" : "max_stanza_bytes");
+    if (queue_in_file)
+        return fail(ctx, false, "must be at least limits.max_stanza_bytes (%zu)",
+                    cfg->max_stanza_bytes);
+    return fail(ctx, false, "must be at most limits.max_queue_bytes (%zu)", cfg->max_queue_bytes);
+}
+
+static enum xgw_err load_text(struct xgw_config *cfg, const char *text, size_t len,
+                              const char *name, char *err, size_t err_len)
+{
+    json_error_t json_err;
+    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &json_err);
+    if (root == NULL) {
+        write_err(err, err_len, "%s:%d:%d: %s", name, json_err.line, json_err.column,
+                  json_err.text);
+        return XGW_EINVAL;
+    }
+    struct load_ctx ctx = {
+        .text = text, .text_len = len, .name = name, .err = err, .err_len = err_len};
+    /* Work on a copy so that a failed load leaves cfg exactly as it was. */
+    struct xgw_config scratch;
+    xgw_config_copy(&scratch, cfg);
+    enum xgw_err result = json_is_object(root)
+                              ? walk_object(&ctx, root, &top_table, &scratch)
+                              : fail(&ctx, false, "the top level must be an object");
+    if (result == XGW_OK)
+        result = check_limits(&ctx, root, &scratch);
+    if (result == XGW_OK) {
+        xgw_config_cleanup(cfg);
+        *cfg = scratch;
+    } else {
+        xgw_config_cleanup(&scratch);
+    }
+    json_decref(root);
+    return result;
+}
+
+enum xgw_err xgw_config_load_string(struct xgw_config *cfg, const char *json, const char *name,
+                                    char *err, size_t err_len)
+{
+    return load_text(cfg, json, strlen(json), name, err, err_len);
+}
+
+/* Reads the whole file (at most MAX_CONFIG_BYTES) so that errors can be located in it. */
+static enum xgw_err read_file(const char *path, struct xgw_buf *buf, char *err, size_t err_len)
+{
+    FILE *file = fopen(path, "rb");
+    if (file == NULL) {
+        write_err(err, err_len, "%s: cannot open: %s", path, strerror(errno));
+        return XGW_EINVAL;
+    }
+    size_t n, want;
+    do {
+        want = buf->max - buf->len < READ_CHUNK ? buf->max - buf->len : READ_CHUNK;
+        char *space = xgw_buf_reserve(buf, want);
+        n = space ? fread(space, 1, want, file) : 0;
+        if (space)
+            xgw_buf_commit(buf, n);
+    } while (n == want && want > 0);
+    enum xgw_err result = XGW_OK;
+    if (ferror(file)) {
+        write_err(err, err_len, "%s: cannot read: %s", path, strerror(errno));
+        result = XGW_EINVAL;
+    } else if (buf->len > MAX_CONFIG_BYTES) {
+        write_err(err, err_len, "%s: larger than %u bytes", path, MAX_CONFIG_BYTES);
+        result = XGW_EINVAL;
+    }
+    fclose(file);
+    return result;
+}
+
+enum xgw_err xgw_config_load_file(struct xgw_config *cfg, const char *path, char *err,
+                                  size_t err_len)
+{
+    struct xgw_buf buf;
+    xgw_buf_init(&buf, MAX_CONFIG_BYTES + 1);
+    enum xgw_err result = read_file(path, &buf, err, err_len);
+    if (result == XGW_OK)
+        result = load_text(cfg, buf.data ? buf.data : "", buf.len, path, err, err_len);
+    if (result == XGW_OK)
+        xgw_config_set_string(&cfg->source_path, path);
+    xgw_buf_cleanup(&buf);
+    return result;
+}
