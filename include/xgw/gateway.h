@@ -10,6 +10,7 @@
 #include "xgw/config.h"
 
 struct xgw_session;
+struct xgw_upstream_ops;
 
 struct xgw_gateway {
     const struct xgw_config *cfg; /* borrowed */
@@ -19,6 +20,7 @@ struct xgw_gateway {
     unsigned session_count;
     bool shutting_down;
     void *io; /* borrowed; the io layer's state (libuv loop, TLS context) */
+    const struct xgw_upstream_ops *upstream; /* borrowed; how sessions reach their server */
     /* Called when a session lands on the dead list, so the io layer can schedule the sweep. */
     void (*on_dead)(struct xgw_gateway *gw);
 };

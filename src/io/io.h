@@ -23,9 +23,9 @@ struct xgw_io {
     struct lws_context *lws;      /* owned */
     SSL_CTX *client_tls;          /* owned; upstream TLS, verification on by default */
     uv_signal_t sigterm, sigint;
-    uv_check_t sweep;   /* frees dead sessions at the end of every loop pass */
-    uv_timer_t drain;   /* shutdown: waits for sessions to finish closing */
-    uv_timer_t ping;    /* one-second tick for WebSocket pings */
+    uv_check_t sweep;         /* frees dead sessions at the end of every loop pass */
+    uv_timer_t drain;         /* shutdown: waits for sessions to finish closing */
+    uv_timer_t ping;          /* one-second tick for WebSocket pings */
     struct ws_conn *ws_conns; /* borrowed list; each entry is owned by lws */
     unsigned drain_ticks;
     bool stopping;

@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
 #include <sys/resource.h>
 
 #include "io.h"
@@ -13,6 +14,7 @@
 #include "xgw/limits.h"
 #include "xgw/log.h"
 #include "xgw/session.h"
+#include "xgw/upstream_conn.h"
 
 struct xgw_io *xgw_io_from_gateway(struct xgw_gateway *gw)
 {
@@ -56,8 +58,8 @@ static void on_drain_tick(uv_timer_t *t)
     unsigned max_ticks = (io->cfg->close_timeout_s + 1) * 20;
     if (io->gw.sessions == NULL || io->drain_ticks >= max_ticks) {
         if (io->gw.sessions)
-            XGW_LOG_WARN("%u sessions still closing after %us; dropping them",
-                         io->gw.session_count, io->cfg->close_timeout_s + 1);
+            XGW_LOG_WARN("%u sessions still closing after %us; dropping them", io->gw.session_count,
+                         io->cfg->close_timeout_s + 1);
         finish(io);
     }
 }
@@ -147,7 +149,7 @@ static void lws_log_bridge(int level, const char *line)
 
 static int setup(struct xgw_io *io, const struct lws_http_mount *mount)
 {
-    lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_bridge);
+    lws_set_log_level(getenv("XGW_LWS_LOG") ? atoi(getenv("XGW_LWS_LOG")) : LLL_ERR | LLL_WARN, lws_log_bridge);
     io->client_tls = xgw_tls_client_ctx_new(io->cfg);
     if (!io->client_tls)
         return -1;
@@ -179,13 +181,14 @@ int xgw_server_run(const struct xgw_config *cfg)
     io->gw.cfg = cfg;
     io->gw.on_dead = on_dead;
     io->gw.io = io;
+    io->gw.upstream = &xgw_upstream_conn_ops;
     uv_loop_init(&io->loop);
     uv_check_init(&io->loop, &io->sweep);
     io->sweep.data = io;
 
     /* lws knows html, css, js, json, svg, png, ico, fonts; add what modern pages also use. */
-    static const struct lws_protocol_vhost_options mime_webmanifest = {
-        NULL, NULL, ".webmanifest", "application/manifest+json"};
+    static const struct lws_protocol_vhost_options mime_webmanifest = {NULL, NULL, ".webmanifest",
+                                                                       "application/manifest+json"};
     static const struct lws_protocol_vhost_options mime_map = {&mime_webmanifest, NULL, ".map",
                                                                "application/json"};
     static const struct lws_protocol_vhost_options mime_mjs = {&mime_map, NULL, ".mjs",

@@ -26,8 +26,8 @@ enum conn_state {
 };
 
 struct xgw_upstream_conn {
-    struct xgw_io *io;            /* borrowed */
-    struct xgw_session *session;  /* borrowed; told of every event until released */
+    struct xgw_io *io;             /* borrowed */
+    struct xgw_session *session;   /* borrowed; told of every event until released */
     const struct xgw_route *route; /* borrowed */
     enum conn_state state;
     uv_getaddrinfo_t resolver;
@@ -118,13 +118,13 @@ static void on_timeout(uv_timer_t *t)
         conn_fail(c, XGW_SC_REMOTE_CONNECTION_FAILED, "connect timeout");
 }
 
-void xgw_upstream_conn_set_timeout(struct xgw_upstream_conn *c, unsigned timeout_s)
+static void conn_set_timeout(struct xgw_upstream_conn *c, unsigned timeout_s)
 {
     if (!uv_is_closing((uv_handle_t *)&c->timer))
         uv_timer_start(&c->timer, on_timeout, (uint64_t)timeout_s * 1000, 0);
 }
 
-void xgw_upstream_conn_ready(struct xgw_upstream_conn *c)
+static void conn_ready(struct xgw_upstream_conn *c)
 {
     uv_timer_stop(&c->timer);
 }
@@ -138,7 +138,7 @@ static void conn_fail(struct xgw_upstream_conn *c, enum xgw_stream_cond cond, co
     }
     XGW_LOG_INFO("sid=%s upstream %s: %s", sid_of(c), c->peer[0] ? c->peer : c->route->host, why);
     xgw_session_upstream_failed(c->session, cond, why);
-    /* The session answers with xgw_upstream_conn_close(); make sure the handles go. */
+    /* The session answers with conn_close(); make sure the handles go. */
     c->closing_requested = true;
     conn_teardown(c);
 }
@@ -188,7 +188,7 @@ static int flush_tls(struct xgw_upstream_conn *c)
     return 0;
 }
 
-enum xgw_err xgw_upstream_conn_write(struct xgw_upstream_conn *c, const char *data, size_t len)
+static enum xgw_err conn_write(struct xgw_upstream_conn *c, const char *data, size_t len)
 {
     if (c->state == C_CLOSING || !c->tcp)
         return XGW_EIO;
@@ -285,14 +285,14 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
         drain_tls(c);
 }
 
-void xgw_upstream_conn_pause_read(struct xgw_upstream_conn *c)
+static void conn_pause_read(struct xgw_upstream_conn *c)
 {
     c->read_paused = true;
     if (c->tcp)
         uv_read_stop((uv_stream_t *)c->tcp);
 }
 
-void xgw_upstream_conn_resume_read(struct xgw_upstream_conn *c)
+static void conn_resume_read(struct xgw_upstream_conn *c)
 {
     if (!c->read_paused || !c->tcp)
         return;
@@ -305,7 +305,7 @@ void xgw_upstream_conn_resume_read(struct xgw_upstream_conn *c)
 
 /* ---- TLS ---------------------------------------------------------------------------------- */
 
-enum xgw_err xgw_upstream_conn_start_tls(struct xgw_upstream_conn *c)
+static enum xgw_err conn_start_tls(struct xgw_upstream_conn *c)
 {
     c->ssl = SSL_new(c->io->client_tls);
     if (!c->ssl)
@@ -329,17 +329,17 @@ enum xgw_err xgw_upstream_conn_start_tls(struct xgw_upstream_conn *c)
     return XGW_OK;
 }
 
-bool xgw_upstream_conn_is_tls(const struct xgw_upstream_conn *c)
+static bool conn_is_tls(const struct xgw_upstream_conn *c)
 {
     return c->ssl != NULL && c->state == C_OPEN;
 }
 
-bool xgw_upstream_conn_is_loopback(const struct xgw_upstream_conn *c)
+static bool conn_is_loopback(const struct xgw_upstream_conn *c)
 {
     return c->loopback;
 }
 
-const char *xgw_upstream_conn_peer(const struct xgw_upstream_conn *c)
+static const char *conn_peer(const struct xgw_upstream_conn *c)
 {
     return c->peer;
 }
@@ -385,7 +385,7 @@ static void on_connected(uv_connect_t *req, int status)
     uv_tcp_nodelay(c->tcp, 1); /* design.md pitfall 11 */
     uv_read_start((uv_stream_t *)c->tcp, on_alloc, on_read);
     if (c->route->tls == XGW_TLS_DIRECT) {
-        if (xgw_upstream_conn_start_tls(c) != XGW_OK)
+        if (conn_start_tls(c) != XGW_OK)
             conn_fail(c, XGW_SC_REMOTE_CONNECTION_FAILED, "TLS setup failed");
         return;
     }
@@ -437,8 +437,8 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
     try_connect(c);
 }
 
-struct xgw_upstream_conn *xgw_upstream_conn_new(struct xgw_gateway *gw, struct xgw_session *s,
-                                                const struct xgw_route *route)
+static struct xgw_upstream_conn *conn_connect(struct xgw_gateway *gw, struct xgw_session *s,
+                                              const struct xgw_route *route)
 {
     struct xgw_upstream_conn *c = xgw_calloc(1, sizeof(*c));
     c->io = xgw_io_from_gateway(gw);
@@ -448,13 +448,13 @@ struct xgw_upstream_conn *xgw_upstream_conn_new(struct xgw_gateway *gw, struct x
     uv_timer_init(&c->io->loop, &c->timer);
     c->timer.data = c;
     c->pending = 1; /* the timer */
-    xgw_upstream_conn_set_timeout(c, c->io->cfg->connect_timeout_s);
+    conn_set_timeout(c, c->io->cfg->connect_timeout_s);
     snprintf(c->port_text, sizeof(c->port_text), "%u", (unsigned)route->port);
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
     c->resolver.data = c;
     /* design.md pitfall 2: resolution runs on libuv's worker pool, never on the loop. */
-    int rc = uv_getaddrinfo(&c->io->loop, &c->resolver, on_resolved, route->host, c->port_text,
-                            &hints);
+    int rc =
+        uv_getaddrinfo(&c->io->loop, &c->resolver, on_resolved, route->host, c->port_text, &hints);
     if (rc == 0) {
         c->pending++;
         c->resolving = true;
@@ -475,7 +475,7 @@ static void on_shutdown(uv_shutdown_t *req, int status)
     conn_release_ref(c);
 }
 
-void xgw_upstream_conn_close(struct xgw_upstream_conn *c, bool graceful)
+static void conn_close(struct xgw_upstream_conn *c, bool graceful)
 {
     if (c->closing_requested && c->state == C_CLOSING)
         return;
@@ -503,3 +503,17 @@ void xgw_upstream_conn_close(struct xgw_upstream_conn *c, bool graceful)
     }
     close_tcp(c);
 }
+
+const struct xgw_upstream_ops xgw_upstream_conn_ops = {
+    .connect = conn_connect,
+    .write = conn_write,
+    .start_tls = conn_start_tls,
+    .is_tls = conn_is_tls,
+    .is_loopback = conn_is_loopback,
+    .ready = conn_ready,
+    .set_timeout = conn_set_timeout,
+    .pause_read = conn_pause_read,
+    .resume_read = conn_resume_read,
+    .close = conn_close,
+    .peer = conn_peer,
+};

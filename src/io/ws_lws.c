@@ -34,6 +34,7 @@ struct ws_conn {
     bool opened;       /* our <open/> went out */
     bool ending;       /* the stream is over: flush the queue, then Close */
     bool closed_by_client;
+    bool close_sent; /* our Close frame is out */
     uint16_t close_code;
     uint64_t last_rx_ms;
     uint64_t ping_sent_ms; /* 0 when no ping is outstanding */
@@ -98,7 +99,9 @@ static void t_end(void *transport, enum xgw_stream_cond cond, const char *error,
     xgw_buf_init(&b, 4096);
     if (cond != XGW_SC_NONE && !c->opened) {
         /* RFC 7395 §3.5, WS-34/35: an error during opening still comes after an <open/>. */
-        struct xgw_stream_header h = {.from = c->to, .id = xgw_session_id(c->session)};
+        /* 'from' must be authoritative or empty (RFC 6120 §4.9.1.3): empty for host-unknown. */
+        struct xgw_stream_header h = {.from = cond == XGW_SC_HOST_UNKNOWN ? "" : c->to,
+                                      .id = xgw_session_id(c->session)};
         if (xgw_ws_open_build(&b, &h) == XGW_OK)
             enqueue_buf(c, &b);
     }
@@ -110,8 +113,8 @@ static void t_end(void *transport, enum xgw_stream_cond cond, const char *error,
     if (!c->closed_by_client && xgw_ws_close_build(&b, NULL) == XGW_OK)
         enqueue_buf(c, &b);
     xgw_buf_cleanup(&b);
-    c->close_code = cond == XGW_SC_SYSTEM_SHUTDOWN ? LWS_CLOSE_STATUS_GOINGAWAY
-                                                   : LWS_CLOSE_STATUS_NORMAL;
+    c->close_code =
+        cond == XGW_SC_SYSTEM_SHUTDOWN ? LWS_CLOSE_STATUS_GOINGAWAY : LWS_CLOSE_STATUS_NORMAL;
     lws_callback_on_writable(c->wsi);
 }
 
@@ -141,8 +144,8 @@ static void handle_message(struct ws_conn *c)
     struct xgw_xml_node *root = NULL;
     enum xgw_stream_cond cond = XGW_SC_NONE;
     if (xgw_xml_parse_document(c->rx.data, c->rx.len, &limits, &root, &cond) != XGW_OK) {
-        XGW_LOG_INFO("sid=%s peer=%s bad client message: %s", xgw_session_id(c->session),
-                     c->peer, xgw_stream_cond_name(cond));
+        XGW_LOG_INFO("sid=%s peer=%s bad client message: %s", xgw_session_id(c->session), c->peer,
+                     xgw_stream_cond_name(cond));
         xgw_session_client_error(c->session, cond);
         return;
     }
@@ -173,10 +176,12 @@ static int on_receive(struct ws_conn *c, const char *in, size_t len)
     c->last_rx_ms = uv_now(&c->io->loop);
     if (lws_frame_is_binary(c->wsi)) {
         /* RFC 7395 §3.2, WS-13: XMPP messages are text only. */
-        static const char reason[] = "XMPP over WebSocket uses text frames";
-        lws_close_reason(c->wsi, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE,
-                         (unsigned char *)reason, sizeof(reason) - 1);
-        return -1;
+        if (!c->ending) {
+            c->ending = true;
+            c->close_code = LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE;
+            lws_callback_on_writable(c->wsi);
+        }
+        return 0;
     }
     bool last = lws_is_final_fragment(c->wsi) && lws_remaining_packet_payload(c->wsi) == 0;
     if (c->ending || !c->session)
@@ -218,10 +223,23 @@ static int on_writeable(struct ws_conn *c)
             xgw_session_client_writable(c->session);
         return 0;
     }
-    if (c->ending) {
-        /* RFC 7395 §3.6: after <close/>, the closing party starts the WebSocket close. */
-        lws_close_reason(c->wsi, (enum lws_close_status)c->close_code, NULL, 0);
-        return -1;
+    if (c->ending && !c->close_sent) {
+        /* RFC 7395 §3.6: after <close/>, the closing party starts the WebSocket close. We write
+         * the Close frame ourselves: with the libuv event lib, lws 4.1's own polite close path
+         * (lws_close_reason + return -1) re-enters its close and drops the socket before the
+         * frame goes out. lws_write(LWS_WRITE_CLOSE) is not public in 4.1, hence a raw frame. */
+        unsigned char frame[LWS_PRE + 4];
+        frame[LWS_PRE] = 0x88; /* FIN + Close; server frames are never masked (WS-11) */
+        frame[LWS_PRE + 1] = 2;
+        frame[LWS_PRE + 2] = (unsigned char)(c->close_code >> 8);
+        frame[LWS_PRE + 3] = (unsigned char)(c->close_code & 0xff);
+        c->close_sent = true;
+        if (lws_write(c->wsi, frame + LWS_PRE, 4, LWS_WRITE_RAW) < 0)
+            return -1;
+        if (c->closed_by_client)
+            return -1; /* the client's Close came first: both sides are done */
+        /* WS-39: wait a bounded time for the client's Close, then drop the connection. */
+        lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_ACK, (int)c->io->cfg->close_timeout_s);
     }
     return 0;
 }
@@ -256,8 +274,8 @@ static int on_established(struct ws_conn *c, struct lws *wsi)
     c->last_rx_ms = uv_now(&c->io->loop);
     conn_link(c);
     enum xgw_stream_cond cond = XGW_SC_NONE;
-    c->session = xgw_session_new(&c->io->gw, XGW_TRANSPORT_WS, &ws_transport_ops, c, c->peer,
-                                 &cond);
+    c->session =
+        xgw_session_new(&c->io->gw, XGW_TRANSPORT_WS, &ws_transport_ops, c, c->peer, &cond);
     if (!c->session) {
         lws_close_reason(wsi, LWS_CLOSE_STATUS_GOINGAWAY, NULL, 0);
         return -1;
@@ -331,7 +349,11 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
     case LWS_CALLBACK_SERVER_WRITEABLE:
         return on_writeable(c);
     case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
-        /* WS-20: lws echoes the Close; the stream is implicitly closed (RFC 7395 §3.6). */
+        /* The answer to our Close: done, close TCP without echoing it again. */
+        if (c->close_sent)
+            return 1;
+        /* WS-20: lws echoes the Close and closes TCP; the XMPP stream is implicitly closed
+         * (RFC 7395 §3.6), which the session learns from CLOSED. */
         c->closed_by_client = true;
         return 0;
     case LWS_CALLBACK_CLOSED:

@@ -44,24 +44,26 @@ struct xgw_session {
     const struct xgw_transport_ops *ops; /* borrowed */
     void *transport;                     /* borrowed; NULL once detached */
 
-    const struct xgw_route *route;  /* borrowed from the config */
-    struct xgw_upstream_conn *up;   /* owned; NULL once released */
-    struct xgw_framer *framer;      /* owned */
-    struct xgw_buf pending;         /* client elements received before the stream is open */
-    struct xgw_buf scratch;         /* serialisation buffer, reused */
-    struct stored_header header;    /* the server's latest header */
-    char *to, *lang, *from;         /* owned; from the client's open */
+    const struct xgw_route *route; /* borrowed from the config */
+    struct xgw_upstream_conn *up;  /* owned; NULL once released */
+    struct xgw_framer *framer;     /* owned */
+    struct xgw_buf pending;        /* client elements received before the stream is open */
+    struct xgw_buf scratch;        /* serialisation buffer, reused */
+    struct stored_header header;   /* the server's latest header */
+    char *to, *lang, *from;        /* owned; from the client's open */
 
-    bool secure;         /* TLS protects the upstream link */
-    bool negotiated;     /* past the STARTTLS decision: headers/features go to the client */
-    bool header_sent;    /* our stream header is out on the current TCP connection */
-    bool footer_sent;    /* we sent </stream:stream> */
-    bool restart_due;    /* SASL <success/> seen: the next client open is a restart */
-    bool sm_resumable;   /* XEP-0198 <enabled resume='true'/> seen (WS-40, CM-06) */
-    bool read_paused;    /* back-pressure: the framer is suspended */
+    bool secure;       /* TLS protects the upstream link */
+    bool negotiated;   /* past the STARTTLS decision: headers/features go to the client */
+    bool header_sent;  /* our stream header is out on the current TCP connection */
+    bool footer_sent;  /* we sent </stream:stream> */
+    bool restart_due;  /* SASL <success/> seen: the next client open is a restart */
+    bool sm_resumable; /* XEP-0198 <enabled resume='true'/> seen (WS-40, CM-06) */
+    bool read_paused;  /* back-pressure: the framer is suspended */
     bool in_dead_list;
     size_t bytes_up, bytes_down;
 };
+
+#define UP(s) ((s)->gw->upstream)
 
 static const char *transport_name(const struct xgw_session *s)
 {
@@ -179,7 +181,7 @@ static void session_end(struct xgw_session *s, enum xgw_stream_cond cond, const 
         if (stream_open && !s->footer_sent)
             (void)up_write(s, "</stream:stream>", 16);
         s->footer_sent = true;
-        xgw_upstream_conn_close(s->up, true);
+        UP(s)->close(s->up, true);
     }
 }
 
@@ -187,7 +189,7 @@ static bool up_write(struct xgw_session *s, const char *data, size_t len)
 {
     if (!s->up)
         return false;
-    if (xgw_upstream_conn_write(s->up, data, len) != XGW_OK) {
+    if (UP(s)->write(s->up, data, len) != XGW_OK) {
         XGW_LOG_WARN("sid=%s upstream write queue full (limits.max_queue_bytes)", s->sid);
         session_end(s, XGW_SC_POLICY_VIOLATION, NULL, 0, "upstream write queue full");
         return false;
@@ -244,7 +246,7 @@ static bool plaintext_allowed(const struct xgw_session *s)
 {
     if (s->route->allow_plaintext >= 0)
         return s->route->allow_plaintext == 1;
-    return xgw_upstream_conn_is_loopback(s->up);
+    return UP(s)->is_loopback(s->up);
 }
 
 /* Features while negotiating: decide STARTTLS, then hand the stream to the client. */
@@ -259,15 +261,15 @@ static void negotiate_features(struct xgw_session *s, const char *bytes, size_t 
     if (!s->secure && !plaintext_allowed(s)) {
         XGW_LOG_WARN("sid=%s upstream %s offers no STARTTLS and plaintext is not allowed for "
                      "route %s",
-                     s->sid, xgw_upstream_conn_peer(s->up), s->route->domain);
+                     s->sid, UP(s)->peer(s->up), s->route->domain);
         session_end(s, XGW_SC_REMOTE_CONNECTION_FAILED, NULL, 0, "no STARTTLS offered");
         return;
     }
     s->negotiated = true;
     s->state = S_OPEN;
-    xgw_upstream_conn_ready(s->up);
-    XGW_LOG_INFO("sid=%s upstream stream open upstream=%s tls=%s", s->sid,
-                 xgw_upstream_conn_peer(s->up), s->secure ? "yes" : "no");
+    UP(s)->ready(s->up);
+    XGW_LOG_INFO("sid=%s upstream stream open upstream=%s tls=%s", s->sid, UP(s)->peer(s->up),
+                 s->secure ? "yes" : "no");
     forward_open(s);
 }
 
@@ -305,7 +307,7 @@ static void on_upstream_starttls_reply(struct xgw_session *s, const char *ns, co
         /* RFC 6120 §5.4.3.3: drop any bytes after <proceed/>, start a new document after TLS. */
         xgw_framer_reset(s->framer);
         s->header_sent = false;
-        if (xgw_upstream_conn_start_tls(s->up) != XGW_OK)
+        if (UP(s)->start_tls(s->up) != XGW_OK)
             session_end(s, XGW_SC_REMOTE_CONNECTION_FAILED, NULL, 0, "TLS setup failed");
         return;
     }
@@ -403,8 +405,7 @@ struct xgw_session *xgw_session_new(struct xgw_gateway *gw, enum xgw_session_tra
         gw->sessions->prev = s;
     gw->sessions = s;
     gw->session_count++;
-    XGW_LOG_INFO("session created sid=%s peer=%s transport=%s", s->sid, s->peer,
-                 transport_name(s));
+    XGW_LOG_INFO("session created sid=%s peer=%s transport=%s", s->sid, s->peer, transport_name(s));
     return s;
 }
 
@@ -433,7 +434,7 @@ static void first_open(struct xgw_session *s, const char *to, const char *lang, 
     s->lang = xgw_strdup(lang);
     s->from = from && xgw_jid_valid(from, strlen(from)) ? xgw_strdup(from) : NULL;
     s->state = S_CONNECTING;
-    s->up = xgw_upstream_conn_new(s->gw, s, s->route);
+    s->up = UP(s)->connect(s->gw, s, s->route);
 }
 
 void xgw_session_client_open(struct xgw_session *s, const char *to, const char *lang,
@@ -499,7 +500,7 @@ void xgw_session_client_close(struct xgw_session *s)
     s->state = S_CLOSING;
     if (up_write(s, "</stream:stream>", 16)) {
         s->footer_sent = true;
-        xgw_upstream_conn_set_timeout(s->up, s->gw->cfg->close_timeout_s);
+        UP(s)->set_timeout(s->up, s->gw->cfg->close_timeout_s);
     }
 }
 
@@ -536,7 +537,7 @@ void xgw_session_client_writable(struct xgw_session *s)
         return;
     }
     if (err == XGW_OK && s->up)
-        xgw_upstream_conn_resume_read(s->up);
+        UP(s)->resume_read(s->up);
 }
 
 void xgw_session_shutdown(struct xgw_session *s)
@@ -550,9 +551,9 @@ void xgw_session_upstream_connected(struct xgw_session *s)
 {
     if (s->state != S_CONNECTING)
         return;
-    s->secure = xgw_upstream_conn_is_tls(s->up);
-    XGW_LOG_INFO("sid=%s upstream connected upstream=%s domain=%s", s->sid,
-                 xgw_upstream_conn_peer(s->up), s->to);
+    s->secure = UP(s)->is_tls(s->up);
+    XGW_LOG_INFO("sid=%s upstream connected upstream=%s domain=%s", s->sid, UP(s)->peer(s->up),
+                 s->to);
     send_header(s);
 }
 
@@ -574,9 +575,9 @@ void xgw_session_upstream_data(struct xgw_session *s, const char *data, size_t l
     enum xgw_stream_cond cond = XGW_SC_NONE;
     enum xgw_err err = xgw_framer_feed(s->framer, data, len, &cond);
     if (err == XGW_EAGAIN) {
-        xgw_upstream_conn_pause_read(s->up);
+        UP(s)->pause_read(s->up);
     } else if (err == XGW_EPROTO) {
-        XGW_LOG_WARN("sid=%s upstream %s sent bad XML: %s", s->sid, xgw_upstream_conn_peer(s->up),
+        XGW_LOG_WARN("sid=%s upstream %s sent bad XML: %s", s->sid, UP(s)->peer(s->up),
                      xgw_stream_cond_name(cond));
         if (s->up && !s->footer_sent && s->header_sent) {
             /* XMPP-13/14: tell the server why we close its stream. */
