@@ -480,11 +480,13 @@ async function startFakeServer(opts = {}) {
 /** A listening socket that accepts (kernel backlog) but never reads or answers. */
 async function startBlackHole({ host = '127.0.0.1' } = {}) {
   const sockets = new Set();
-  const server = net.createServer((s) => { sockets.add(s); s.on('error', () => {}); s.on('close', () => sockets.delete(s)); s.pause(); });
+  let total = 0;
+  const server = net.createServer((s) => { total++; sockets.add(s); s.on('error', () => {}); s.on('close', () => sockets.delete(s)); s.pause(); });
   await new Promise((resolve) => server.listen({ host, port: 0 }, resolve));
   return {
     port: server.address().port,
     accepted: () => sockets.size,
+    acceptedTotal: () => total,
     async stop() { for (const s of sockets) s.destroy(); await new Promise((r) => server.close(() => r())); },
   };
 }
