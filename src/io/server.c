@@ -93,8 +93,8 @@ static int create_vhosts(struct xgw_io *io, const struct lws_http_mount *mount)
 {
     for (size_t i = 0; i < io->cfg->listen_count; i++) {
         const struct xgw_listen *l = &io->cfg->listens[i];
-        char name[32];
-        snprintf(name, sizeof(name), "listen%zu", i);
+        char *name = io->vhost_names[i]; /* lws keeps the pointer for the vhost's lifetime */
+        snprintf(name, sizeof(io->vhost_names[i]), "listen%zu", i);
         struct lws_context_creation_info vi;
         memset(&vi, 0, sizeof(vi));
         vi.port = l->port;
@@ -149,7 +149,8 @@ static void lws_log_bridge(int level, const char *line)
 
 static int setup(struct xgw_io *io, const struct lws_http_mount *mount)
 {
-    lws_set_log_level(getenv("XGW_LWS_LOG") ? atoi(getenv("XGW_LWS_LOG")) : LLL_ERR | LLL_WARN, lws_log_bridge);
+    lws_set_log_level(getenv("XGW_LWS_LOG") ? atoi(getenv("XGW_LWS_LOG")) : LLL_ERR | LLL_WARN,
+                      lws_log_bridge);
     io->client_tls = xgw_tls_client_ctx_new(io->cfg);
     if (!io->client_tls)
         return -1;
@@ -181,6 +182,7 @@ int xgw_server_run(const struct xgw_config *cfg)
     io->gw.cfg = cfg;
     io->gw.on_dead = on_dead;
     io->gw.io = io;
+    io->vhost_names = xgw_calloc(cfg->listen_count, sizeof(*io->vhost_names));
     io->gw.upstream = &xgw_upstream_conn_ops;
     uv_loop_init(&io->loop);
     uv_check_init(&io->loop, &io->sweep);
@@ -224,6 +226,7 @@ int xgw_server_run(const struct xgw_config *cfg)
     if (close_rc != 0)
         XGW_LOG_WARN("event loop did not close cleanly: %s", uv_strerror(close_rc));
     SSL_CTX_free(io->client_tls);
+    xgw_free(io->vhost_names);
     xgw_free(io);
     if (rc == 0)
         XGW_LOG_NOTICE("shut down cleanly");
