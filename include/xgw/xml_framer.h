@@ -54,12 +54,15 @@ void xgw_framer_free(struct xgw_framer *framer);
  *  XGW_EAGAIN xgw_framer_pause() was called from a callback: the framer keeps the unparsed rest
  *             internally; the caller stops reading and later calls xgw_framer_resume();
  *  XGW_EPROTO the stream is broken, *cond says why (not-well-formed, restricted-xml,
- *             policy-violation, unsupported-encoding, invalid-namespace, bad-format); the
- *             framer must then only be freed or reset.
- * Never call feed/resume from inside a callback. */
+ *             policy-violation, unsupported-encoding, invalid-namespace, bad-format,
+ *             invalid-xml for bad UTF-8 or characters XML forbids); the framer must then only
+ *             be freed or reset.
+ * Bytes fed while paused are kept and parsed by the next resume (feed returns XGW_EAGAIN).
+ * Never call feed/resume from inside a callback (XGW_EINVAL). */
 XGW_MUST_CHECK enum xgw_err xgw_framer_feed(struct xgw_framer *framer, const char *data,
                                             size_t len, enum xgw_stream_cond *cond);
-/* From inside a callback: stop at the end of the current element (back-pressure). */
+/* From inside a callback: stop at the end of the current element (back-pressure). Outside a
+ * callback: the next feed only buffers its bytes until resume. */
 void xgw_framer_pause(struct xgw_framer *framer);
 /* Continues after a pause; same returns as feed. */
 XGW_MUST_CHECK enum xgw_err xgw_framer_resume(struct xgw_framer *framer,
