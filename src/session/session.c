@@ -64,6 +64,10 @@ struct xgw_session {
 };
 
 #define UP(s) ((s)->gw->upstream)
+/* A string literal and its length, for fixed protocol snippets. */
+#define LIT(text) text, sizeof(text) - 1
+
+static const char stream_footer[] = "</stream:stream>";
 
 static const char *transport_name(const struct xgw_session *s)
 {
@@ -179,7 +183,7 @@ static void session_end(struct xgw_session *s, enum xgw_stream_cond cond, const 
     if (s->up) {
         /* RFC 6120 §4.4: close our side of the stream before the TCP connection. */
         if (stream_open && !s->footer_sent)
-            (void)up_write(s, "</stream:stream>", 16);
+            (void)up_write(s, LIT(stream_footer));
         s->footer_sent = true;
         UP(s)->close(s->up, true);
     }
@@ -255,7 +259,7 @@ static void negotiate_features(struct xgw_session *s, const char *bytes, size_t 
     enum xgw_features_tls tls = xgw_features_tls(bytes, len);
     if (!s->secure && tls != XGW_FEATURES_NO_STARTTLS) {
         s->state = S_STARTTLS;
-        (void)up_write(s, "<starttls xmlns='" XGW_NS_TLS "'/>", 51);
+        (void)up_write(s, LIT("<starttls xmlns='" XGW_NS_TLS "'/>"));
         return;
     }
     if (!s->secure && !plaintext_allowed(s)) {
@@ -498,7 +502,7 @@ void xgw_session_client_close(struct xgw_session *s)
     /* WS-39, XMPP-11: close our side, keep relaying until the server's closing tag. */
     flush_pending(s);
     s->state = S_CLOSING;
-    if (up_write(s, "</stream:stream>", 16)) {
+    if (up_write(s, LIT(stream_footer))) {
         s->footer_sent = true;
         UP(s)->set_timeout(s->up, s->gw->cfg->close_timeout_s);
     }
