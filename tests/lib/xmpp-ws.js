@@ -79,6 +79,14 @@ async function xmppjsLogin({ url, domain, username, password, resource, mechanis
   };
   const xmpp = client({ service: url, domain, resource, credentials, timeout: timeoutMs });
   xmpp.reconnect.stop();
+  // @xmpp/client 0.14 bug: a frame that arrives after the parser was detached (e.g. the
+  // <close/> right after a stream error) throws "Cannot read properties of null (reading
+  // 'write')" from a socket listener, i.e. an uncaught exception. Drop such data instead.
+  const onData = xmpp._onData;
+  xmpp._onData = function guardedOnData(data) {
+    if (!this.parser) return undefined;
+    return onData.call(this, data);
+  };
   const inbox = new Inbox(`xmpp.js ${username}`);
   const errors = [];
   const features = [];
