@@ -10,6 +10,7 @@ XGW_DEB_PACKAGES=(
   libwebsockets-dev libwebsockets-evlib-uv libuv1-dev libexpat1-dev libssl-dev libjansson-dev
   libcmocka-dev
   prosody openssl
+  nginx-light
 )
 # Node.js >= 20.10 is needed by the integration tests (@xmpp/client). A node that is
 # already installed and new enough (e.g. from NodeSource) is kept as it is.
