@@ -33,11 +33,18 @@ enum xgw_xml_write_flags {
  *   single quotes; &, <, >, ', ", TAB, LF and CR in attributes are written as references).
  * XGW_ELIMIT if out would exceed its max. */
 XGW_MUST_CHECK enum xgw_err xgw_xml_write_element(struct xgw_buf *out,
-                                                  const struct xgw_xml_node *node,
-                                                  unsigned flags);
+                                                  const struct xgw_xml_node *node, unsigned flags);
 
 /* Escape helpers for builders of our own elements (headers, <open/>, BOSH bodies). */
 XGW_MUST_CHECK enum xgw_err xgw_xml_escape_text(struct xgw_buf *out, const char *s, size_t len);
 XGW_MUST_CHECK enum xgw_err xgw_xml_escape_attr(struct xgw_buf *out, const char *s, size_t len);
+/* Appends ` name='value'` with value escaped as by xgw_xml_escape_attr; name is written as given
+ * (a literal of ours, e.g. "xml:lang"). Both borrowed. XGW_ELIMIT (out unchanged) past its max. */
+XGW_MUST_CHECK enum xgw_err xgw_xml_write_attr(struct xgw_buf *out, const char *name,
+                                               const char *value);
+/* Appends the namespace declaration ` xmlns='uri'` (prefix NULL) or ` xmlns:prefix='uri'`, uri
+ * escaped. Both borrowed. XGW_ELIMIT (out unchanged) past its max. */
+XGW_MUST_CHECK enum xgw_err xgw_xml_write_ns_decl(struct xgw_buf *out, const char *prefix,
+                                                  const char *uri);
 
 #endif

@@ -1,25 +1,23 @@
 /* SPDX-License-Identifier: MIT */
 /* Cuts the upstream XMPP stream into top-level elements by exact byte ranges, with the splice. */
-#define XML_DTD /* before expat.h: declares the billion-laughs setters (pitfall 5) */
 #include "xgw/xml_framer.h"
 
-#include <expat.h>
 #include <limits.h>
 #include <stdint.h>
 #include <string.h>
-#include <strings.h>
 
 #include "xgw/alloc.h"
 #include "xgw/buf.h"
 #include "xgw/ns.h"
 #include "xgw/xml_write.h"
+#include "xml_expat.h"
 
-/* Separates URI, local name and prefix in expat's names; not an XML character. */
-#define NS_SEP     '\x1F'
-#define NS_SEP_STR "\x1F"
 /* Bytes of a token expat has not finished (pitfall 6: re-scanned on every feed). */
 #define MAX_PENDING_BYTES (16u * 1024)
 #define BUF_UNBOUNDED     (SIZE_MAX / 2)
+
+/* xml:lang as expat reports it with triplets. */
+static const char lang_name[] = XGW_NS_XML XGW_EXPAT_NS_SEP_STR "lang" XGW_EXPAT_NS_SEP_STR "xml";
 
 /* One namespace declaration: prefix NULL for the default namespace, uri "" for undeclaring. */
 struct decl {
@@ -43,7 +41,7 @@ struct qname {
 };
 
 struct xgw_framer {
-    XML_Parser parser;
+    struct xgw_expat_guard guard; /* the parser's user data; guard.cond: the stream's condition */
     const struct xgw_framer_ops *ops;
     void *user;
     size_t max_element_bytes;
@@ -77,10 +75,7 @@ struct xgw_framer {
     bool suspended; /* expat is suspended and needs XML_ResumeParser */
     bool paused;
     bool failed;
-    enum xgw_stream_cond cond;
 };
-
-static const XML_Memory_Handling_Suite framer_mem = {xgw_malloc, xgw_realloc, xgw_free};
 
 static void decls_clear(struct decl_list *l)
 {
@@ -106,16 +101,19 @@ static void decls_swap(struct decl_list *a, struct decl_list *b)
     *b = t;
 }
 
+static struct xgw_framer *framer_of(void *user)
+{
+    return XGW_CONTAINER_OF(user, struct xgw_framer, guard);
+}
+
 static void fail(struct xgw_framer *f, enum xgw_stream_cond cond)
 {
-    if (f->cond == XGW_SC_NONE)
-        f->cond = cond;
-    XML_StopParser(f->parser, XML_FALSE);
+    xgw_expat_fail(&f->guard, cond);
 }
 
 static void parse_qname(const char *name, struct qname *q)
 {
-    const char *s1 = strchr(name, NS_SEP);
+    const char *s1 = strchr(name, XGW_EXPAT_NS_SEP);
     q->prefix = NULL;
     if (s1 == NULL) {
         q->ns = "";
@@ -127,7 +125,7 @@ static void parse_qname(const char *name, struct qname *q)
     q->ns = name;
     q->ns_len = (size_t)(s1 - name);
     q->local = s1 + 1;
-    const char *s2 = strchr(q->local, NS_SEP);
+    const char *s2 = strchr(q->local, XGW_EXPAT_NS_SEP);
     if (s2 == NULL) {
         q->local_len = strlen(q->local);
         return;
@@ -151,83 +149,24 @@ static bool opt_eq(const char *a, const char *b)
 /* Absolute end offset of the event being reported. */
 static uint64_t event_end(const struct xgw_framer *f)
 {
-    return (uint64_t)XML_GetCurrentByteIndex(f->parser) +
-           (uint64_t)XML_GetCurrentByteCount(f->parser);
+    return (uint64_t)XML_GetCurrentByteIndex(f->guard.parser) +
+           (uint64_t)XML_GetCurrentByteCount(f->guard.parser);
 }
 
 static void after_callback(struct xgw_framer *f)
 {
     f->in_callback = false;
     if (f->reset_req)
-        XML_StopParser(f->parser, XML_FALSE);
+        XML_StopParser(f->guard.parser, XML_FALSE);
     else if (f->pause_req)
-        XML_StopParser(f->parser, XML_TRUE);
-}
-
-/* ---- handlers: restricted XML ---- */
-
-static void XMLCALL on_xml_decl(void *user, const XML_Char *version, const XML_Char *encoding,
-                                int standalone)
-{
-    struct xgw_framer *f = user;
-    XGW_UNUSED(version);
-    XGW_UNUSED(standalone);
-    f->last_event_end = event_end(f);
-    if (encoding && strcasecmp(encoding, "UTF-8") != 0)
-        fail(f, XGW_SC_UNSUPPORTED_ENCODING);
-}
-
-static void XMLCALL on_doctype(void *user, const XML_Char *name, const XML_Char *sysid,
-                               const XML_Char *pubid, int has_internal_subset)
-{
-    XGW_UNUSED(name);
-    XGW_UNUSED(sysid);
-    XGW_UNUSED(pubid);
-    XGW_UNUSED(has_internal_subset);
-    fail(user, XGW_SC_RESTRICTED_XML);
-}
-
-static void XMLCALL on_entity_decl(void *user, const XML_Char *name, int is_param,
-                                   const XML_Char *value, int value_len, const XML_Char *base,
-                                   const XML_Char *sysid, const XML_Char *pubid,
-                                   const XML_Char *notation)
-{
-    XGW_UNUSED(name);
-    XGW_UNUSED(is_param);
-    XGW_UNUSED(value);
-    XGW_UNUSED(value_len);
-    XGW_UNUSED(base);
-    XGW_UNUSED(sysid);
-    XGW_UNUSED(pubid);
-    XGW_UNUSED(notation);
-    fail(user, XGW_SC_RESTRICTED_XML);
-}
-
-static void XMLCALL on_comment(void *user, const XML_Char *data)
-{
-    XGW_UNUSED(data);
-    fail(user, XGW_SC_RESTRICTED_XML);
-}
-
-static void XMLCALL on_pi(void *user, const XML_Char *target, const XML_Char *data)
-{
-    XGW_UNUSED(target);
-    XGW_UNUSED(data);
-    fail(user, XGW_SC_RESTRICTED_XML);
-}
-
-static void XMLCALL on_skipped_entity(void *user, const XML_Char *name, int is_param)
-{
-    XGW_UNUSED(name);
-    XGW_UNUSED(is_param);
-    fail(user, XGW_SC_RESTRICTED_XML);
+        XML_StopParser(f->guard.parser, XML_TRUE);
 }
 
 /* ---- handlers: structure ---- */
 
 static void XMLCALL on_ns_decl(void *user, const XML_Char *prefix, const XML_Char *uri)
 {
-    struct xgw_framer *f = user;
+    struct xgw_framer *f = framer_of(user);
     if (f->depth > 1)
         return; /* only the header's and top-level elements' declarations matter */
     struct decl_list *l = &f->pending;
@@ -251,7 +190,6 @@ static const char *header_default(const struct xgw_framer *f)
 
 static void header_start(struct xgw_framer *f, const XML_Char *name, const XML_Char **atts)
 {
-    static const char lang_name[] = XGW_NS_XML NS_SEP_STR "lang" NS_SEP_STR "xml";
     struct qname q;
     parse_qname(name, &q);
     if (!span_eq(q.ns, q.ns_len, XGW_NS_STREAM) || !span_eq(q.local, q.local_len, "stream")) {
@@ -305,7 +243,7 @@ static void note_usage(struct xgw_framer *f, const XML_Char *name, const XML_Cha
 {
     note_name(f, name, true);
     for (size_t i = 0; atts[i]; i += 2)
-        if (strchr(atts[i], NS_SEP))
+        if (strchr(atts[i], XGW_EXPAT_NS_SEP))
             note_name(f, atts[i], false);
 }
 
@@ -318,11 +256,10 @@ static bool is_lang_stanza(const struct qname *q)
 
 static void top_start(struct xgw_framer *f, const XML_Char *name, const XML_Char **atts)
 {
-    static const char lang_name[] = XGW_NS_XML NS_SEP_STR "lang" NS_SEP_STR "xml";
     struct qname q;
     parse_qname(name, &q);
     f->in_elem = true;
-    f->elem_start = (uint64_t)XML_GetCurrentByteIndex(f->parser);
+    f->elem_start = (uint64_t)XML_GetCurrentByteIndex(f->guard.parser);
     xgw_buf_reset(&f->elem_name);
     if (xgw_buf_append(&f->elem_name, q.ns, q.ns_len) != XGW_OK ||
         xgw_buf_append(&f->elem_name, "", 1) != XGW_OK ||
@@ -349,7 +286,7 @@ static void top_start(struct xgw_framer *f, const XML_Char *name, const XML_Char
 
 static void XMLCALL on_start(void *user, const XML_Char *name, const XML_Char **atts)
 {
-    struct xgw_framer *f = user;
+    struct xgw_framer *f = framer_of(user);
     f->last_event_end = event_end(f);
     if (f->depth == 0) {
         header_start(f, name, atts);
@@ -363,7 +300,7 @@ static void XMLCALL on_start(void *user, const XML_Char *name, const XML_Char **
         top_start(f, name, atts);
     else
         decls_clear(&f->pending);
-    if (f->cond != XGW_SC_NONE)
+    if (f->guard.cond != XGW_SC_NONE)
         return;
     if (f->last_event_end - f->elem_start > f->max_element_bytes) {
         fail(f, XGW_SC_POLICY_VIOLATION);
@@ -381,20 +318,6 @@ static bool decl_declared(const struct decl_list *l, const char *prefix)
     return false;
 }
 
-static enum xgw_err splice_decl(struct xgw_buf *s, const char *prefix, const char *uri)
-{
-    enum xgw_err err = xgw_buf_append_str(s, prefix ? " xmlns:" : " xmlns");
-    if (err == XGW_OK && prefix)
-        err = xgw_buf_append_str(s, prefix);
-    if (err == XGW_OK)
-        err = xgw_buf_append_str(s, "='");
-    if (err == XGW_OK)
-        err = xgw_xml_escape_attr(s, uri, strlen(uri));
-    if (err == XGW_OK)
-        err = xgw_buf_append_str(s, "'");
-    return err;
-}
-
 /* Builds the declarations the open top-level element needs to stand alone. */
 static enum xgw_err build_splice(struct xgw_framer *f)
 {
@@ -403,22 +326,17 @@ static enum xgw_err build_splice(struct xgw_framer *f)
     xgw_buf_reset(s);
     const char *dflt = header_default(f);
     if (!f->elem_own_default && f->elem_uses_default && dflt[0])
-        err = splice_decl(s, NULL, dflt);
+        err = xgw_xml_write_ns_decl(s, NULL, dflt);
     for (size_t i = 0; i < f->header.n && err == XGW_OK; i++) {
         const struct decl *d = &f->header.v[i];
         if (d->prefix == NULL || decl_declared(&f->own, d->prefix))
             continue;
         if (strcmp(d->uri, XGW_NS_STREAM) == 0 && !d->used)
             continue;
-        err = splice_decl(s, d->prefix, d->uri);
+        err = xgw_xml_write_ns_decl(s, d->prefix, d->uri);
     }
-    if (err == XGW_OK && f->elem_needs_lang) {
-        err = xgw_buf_append_str(s, " xml:lang='");
-        if (err == XGW_OK)
-            err = xgw_xml_escape_attr(s, f->lang, strlen(f->lang));
-        if (err == XGW_OK)
-            err = xgw_buf_append_str(s, "'");
-    }
+    if (err == XGW_OK && f->elem_needs_lang)
+        err = xgw_xml_write_attr(s, "xml:lang", f->lang);
     return err;
 }
 
@@ -462,7 +380,7 @@ static void top_end(struct xgw_framer *f)
 
 static void XMLCALL on_end(void *user, const XML_Char *name)
 {
-    struct xgw_framer *f = user;
+    struct xgw_framer *f = framer_of(user);
     XGW_UNUSED(name);
     f->last_event_end = event_end(f);
     f->depth--;
@@ -477,7 +395,7 @@ static void XMLCALL on_end(void *user, const XML_Char *name)
 
 static void XMLCALL on_text(void *user, const XML_Char *s, int len)
 {
-    struct xgw_framer *f = user;
+    struct xgw_framer *f = framer_of(user);
     f->last_event_end = event_end(f);
     if (f->depth > 1) {
         if (f->last_event_end - f->elem_start > f->max_element_bytes)
@@ -494,98 +412,32 @@ static void XMLCALL on_text(void *user, const XML_Char *s, int len)
 
 /* ---- parser setup and error mapping ---- */
 
+/* The XML declaration is a parse event: bytes up to its end need not be kept (trim). */
+static void on_xml_decl(struct xgw_expat_guard *guard)
+{
+    struct xgw_framer *f = framer_of(guard);
+    f->last_event_end = event_end(f);
+}
+
 static void install(struct xgw_framer *f)
 {
-    XML_Parser p = f->parser;
-    XML_SetReturnNSTriplet(p, XML_TRUE);
-    XML_SetReparseDeferralEnabled(p, XML_FALSE);
-    (void)XML_SetBillionLaughsAttackProtectionMaximumAmplification(p, 10.0f);
-    (void)XML_SetBillionLaughsAttackProtectionActivationThreshold(p, 1024 * 1024);
-    XML_SetUserData(p, f);
+    XML_Parser p = f->guard.parser;
+    f->guard.on_xml_decl = on_xml_decl;
+    xgw_expat_install_guards(&f->guard);
     XML_SetElementHandler(p, on_start, on_end);
     XML_SetCharacterDataHandler(p, on_text);
     XML_SetNamespaceDeclHandler(p, on_ns_decl, NULL);
-    XML_SetXmlDeclHandler(p, on_xml_decl);
-    XML_SetStartDoctypeDeclHandler(p, on_doctype);
-    XML_SetEntityDeclHandler(p, on_entity_decl);
-    XML_SetCommentHandler(p, on_comment);
-    XML_SetProcessingInstructionHandler(p, on_pi);
-    XML_SetSkippedEntityHandler(p, on_skipped_entity);
 }
 
-/* 0 if the UTF-8 sequence at s is invalid or not an XML character, its length otherwise;
- * a sequence cut by the end of the data counts as valid (more bytes may follow). */
-static size_t xml_char_len(const unsigned char *s, size_t n)
-{
-    unsigned c = s[0];
-    size_t len;
-    uint32_t cp;
-    if (c < 0x80)
-        return (c >= 0x20 || c == 0x9 || c == 0xA || c == 0xD) ? 1 : 0;
-    if (c >= 0xC2 && c <= 0xDF) {
-        len = 2;
-        cp = c & 0x1F;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        len = 3;
-        cp = c & 0x0F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        len = 4;
-        cp = c & 0x07;
-    } else {
-        return 0;
-    }
-    for (size_t i = 1; i < len; i++) {
-        if (i >= n)
-            return n; /* cut: cannot tell yet */
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3F);
-    }
-    static const uint32_t min_cp[5] = {0, 0, 0x80, 0x800, 0x10000};
-    if (cp < min_cp[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF) || cp == 0xFFFE ||
-        cp == 0xFFFF)
-        return 0;
-    return len;
-}
-
-static bool bytes_valid_from(const struct xgw_framer *f, uint64_t from)
-{
-    size_t i = from > f->acc_start ? (size_t)(from - f->acc_start) : 0;
-    const unsigned char *s = (const unsigned char *)f->acc.data;
-    while (i < f->acc.len) {
-        size_t n = xml_char_len(s + i, f->acc.len - i);
-        if (n == 0)
-            return false;
-        i += n;
-    }
-    return true;
-}
-
+/* The condition for expat's error: the bytes from the error position on tell invalid-xml from
+ * not-well-formed; a UTF-8 sequence cut by the end of the input so far may still be completed. */
 static enum xgw_stream_cond map_expat_error(const struct xgw_framer *f)
 {
-    switch (XML_GetErrorCode(f->parser)) {
-    case XML_ERROR_INVALID_TOKEN:
-    case XML_ERROR_PARTIAL_CHAR: {
-        uint64_t at = (uint64_t)XML_GetCurrentByteIndex(f->parser);
-        return bytes_valid_from(f, at) ? XGW_SC_NOT_WELL_FORMED : XGW_SC_INVALID_XML;
-    }
-    case XML_ERROR_BAD_CHAR_REF:
-        return XGW_SC_INVALID_XML;
-    case XML_ERROR_UNDEFINED_ENTITY:
-    case XML_ERROR_PARAM_ENTITY_REF:
-    case XML_ERROR_RECURSIVE_ENTITY_REF:
-    case XML_ERROR_ASYNC_ENTITY:
-    case XML_ERROR_BINARY_ENTITY_REF:
-    case XML_ERROR_ATTRIBUTE_EXTERNAL_ENTITY_REF:
-    case XML_ERROR_EXTERNAL_ENTITY_HANDLING:
-    case XML_ERROR_AMPLIFICATION_LIMIT_BREACH:
-        return XGW_SC_RESTRICTED_XML;
-    case XML_ERROR_UNKNOWN_ENCODING:
-    case XML_ERROR_INCORRECT_ENCODING:
-        return XGW_SC_UNSUPPORTED_ENCODING;
-    default:
-        return XGW_SC_NOT_WELL_FORMED;
-    }
+    uint64_t at = (uint64_t)XML_GetCurrentByteIndex(f->guard.parser);
+    size_t i = at > f->acc_start ? (size_t)(at - f->acc_start) : 0;
+    if (i >= f->acc.len)
+        return xgw_expat_error_cond(f->guard.parser, "", 0, true);
+    return xgw_expat_error_cond(f->guard.parser, f->acc.data + i, f->acc.len - i, true);
 }
 
 /* ---- lifecycle ---- */
@@ -610,16 +462,15 @@ static void clear_state(struct xgw_framer *f)
     f->suspended = false;
     f->paused = false;
     f->failed = false;
-    f->cond = XGW_SC_NONE;
+    f->guard.cond = XGW_SC_NONE;
 }
 
 struct xgw_framer *xgw_framer_new(const struct xgw_framer_ops *ops, void *user,
                                   size_t max_element_bytes, unsigned max_depth)
 {
-    static const XML_Char sep[] = {NS_SEP, '\0'};
     struct xgw_framer *f = xgw_calloc(1, sizeof(*f));
-    f->parser = XML_ParserCreate_MM("UTF-8", &framer_mem, sep);
-    if (f->parser == NULL) {
+    f->guard.parser = xgw_expat_parser_new();
+    if (f->guard.parser == NULL) {
         xgw_free(f);
         return NULL;
     }
@@ -639,7 +490,7 @@ void xgw_framer_free(struct xgw_framer *framer)
 {
     if (framer == NULL)
         return;
-    XML_ParserFree(framer->parser);
+    XML_ParserFree(framer->guard.parser);
     xgw_buf_cleanup(&framer->acc);
     xgw_buf_cleanup(&framer->elem_name);
     xgw_buf_cleanup(&framer->out);
@@ -653,7 +504,7 @@ void xgw_framer_free(struct xgw_framer *framer)
 
 static void do_reset(struct xgw_framer *f)
 {
-    XML_ParserReset(f->parser, "UTF-8");
+    XML_ParserReset(f->guard.parser, "UTF-8");
     install(f);
     clear_state(f);
 }
@@ -686,9 +537,9 @@ static enum xgw_err stop_failed(struct xgw_framer *f, enum xgw_stream_cond cond,
 {
     if (!f->failed) {
         f->failed = true;
-        f->cond = cond;
+        f->guard.cond = cond;
     }
-    *out = f->cond;
+    *out = f->guard.cond;
     return XGW_EPROTO;
 }
 
@@ -713,7 +564,8 @@ static enum xgw_err finish(struct xgw_framer *f, enum XML_Status st, enum xgw_st
         return XGW_OK;
     }
     if (st == XML_STATUS_ERROR)
-        return stop_failed(f, f->cond != XGW_SC_NONE ? f->cond : map_expat_error(f), cond);
+        return stop_failed(f, f->guard.cond != XGW_SC_NONE ? f->guard.cond : map_expat_error(f),
+                           cond);
     if (st == XML_STATUS_SUSPENDED) {
         f->suspended = true;
         f->paused = true;
@@ -735,7 +587,7 @@ static enum xgw_err run(struct xgw_framer *f, enum xgw_stream_cond *cond)
     enum XML_Status st = XML_STATUS_OK;
     if (f->suspended) {
         f->suspended = false;
-        st = XML_ResumeParser(f->parser);
+        st = XML_ResumeParser(f->guard.parser);
     }
     while (st == XML_STATUS_OK && !f->reset_req && f->fed_end < f->acc_start + f->acc.len) {
         size_t off = (size_t)(f->fed_end - f->acc_start);
@@ -743,7 +595,7 @@ static enum xgw_err run(struct xgw_framer *f, enum xgw_stream_cond *cond)
         if (n > INT_MAX / 2)
             n = INT_MAX / 2;
         f->fed_end += n;
-        st = XML_Parse(f->parser, f->acc.data + off, (int)n, XML_FALSE);
+        st = XML_Parse(f->guard.parser, f->acc.data + off, (int)n, XML_FALSE);
     }
     return finish(f, st, cond);
 }
@@ -753,7 +605,7 @@ enum xgw_err xgw_framer_feed(struct xgw_framer *framer, const char *data, size_t
 {
     *cond = XGW_SC_NONE;
     if (framer->failed)
-        return stop_failed(framer, framer->cond, cond);
+        return stop_failed(framer, framer->guard.cond, cond);
     if (framer->in_callback)
         return XGW_EINVAL;
     if (len && xgw_buf_append(&framer->acc, data, len) != XGW_OK)
@@ -767,7 +619,7 @@ enum xgw_err xgw_framer_resume(struct xgw_framer *framer, enum xgw_stream_cond *
 {
     *cond = XGW_SC_NONE;
     if (framer->failed)
-        return stop_failed(framer, framer->cond, cond);
+        return stop_failed(framer, framer->guard.cond, cond);
     if (framer->in_callback)
         return XGW_EINVAL;
     framer->paused = false;

@@ -1,46 +1,34 @@
 /* SPDX-License-Identifier: MIT */
 /* Parses one complete XML document into an element tree with expat, enforcing restricted XML. */
-#define XML_DTD /* before expat.h: declares the billion-laughs setters (pitfall 5) */
 #include "xgw/xml_tree.h"
 
-#include <expat.h>
 #include <limits.h>
-#include <stdint.h>
 #include <string.h>
-#include <strings.h>
 
 #include "xgw/alloc.h"
 #include "xgw/limits.h"
-
-/* Separates URI, local name and prefix in expat's names; not an XML character, so it cannot
- * occur inside a parsed name or namespace URI. */
-#define NS_SEP '\x1F'
+#include "xml_expat.h"
 
 struct tree_ctx {
-    XML_Parser parser;
+    struct xgw_expat_guard guard; /* the parser's user data */
     struct xgw_xml_node *root;
     struct xgw_xml_node *cur; /* innermost open element */
     size_t text_cap;          /* allocated size of cur->last_child->text when it is text */
     unsigned depth;
     unsigned max_depth;
-    unsigned default_depth;    /* depth of the outermost element declaring xmlns=..., 0 if none */
-    bool default_pending;      /* the start tag being reported declares the default namespace */
-    enum xgw_stream_cond cond; /* set by a handler that stopped the parser */
+    unsigned default_depth; /* depth of the outermost element declaring xmlns=..., 0 if none */
+    bool default_pending;   /* the start tag being reported declares the default namespace */
 };
 
-static const XML_Memory_Handling_Suite tree_mem = {xgw_malloc, xgw_realloc, xgw_free};
-
-static void fail(struct tree_ctx *ctx, enum xgw_stream_cond cond)
+static struct tree_ctx *tree_of(void *user)
 {
-    if (ctx->cond == XGW_SC_NONE)
-        ctx->cond = cond;
-    XML_StopParser(ctx->parser, XML_FALSE);
+    return XGW_CONTAINER_OF(user, struct tree_ctx, guard);
 }
 
 /* Splits expat's "uri<SEP>local[<SEP>prefix]" (or plain "local") into owned strings. */
 static void split_name(const char *name, char **ns, char **local, char **prefix)
 {
-    const char *s1 = strchr(name, NS_SEP);
+    const char *s1 = strchr(name, XGW_EXPAT_NS_SEP);
     *prefix = NULL;
     if (s1 == NULL) {
         *ns = NULL;
@@ -48,7 +36,7 @@ static void split_name(const char *name, char **ns, char **local, char **prefix)
         return;
     }
     *ns = xgw_strndup(name, (size_t)(s1 - name));
-    const char *s2 = strchr(s1 + 1, NS_SEP);
+    const char *s2 = strchr(s1 + 1, XGW_EXPAT_NS_SEP);
     if (s2 == NULL) {
         *local = xgw_strdup(s1 + 1);
         return;
@@ -69,9 +57,9 @@ static void append_child(struct xgw_xml_node *parent, struct xgw_xml_node *child
 
 static void XMLCALL on_start(void *user, const XML_Char *name, const XML_Char **atts)
 {
-    struct tree_ctx *ctx = user;
+    struct tree_ctx *ctx = tree_of(user);
     if (ctx->depth >= ctx->max_depth) {
-        fail(ctx, XGW_SC_POLICY_VIOLATION);
+        xgw_expat_fail(&ctx->guard, XGW_SC_POLICY_VIOLATION);
         return;
     }
     size_t count = 0;
@@ -103,7 +91,7 @@ static void XMLCALL on_start(void *user, const XML_Char *name, const XML_Char **
 
 static void XMLCALL on_ns_decl(void *user, const XML_Char *prefix, const XML_Char *uri)
 {
-    struct tree_ctx *ctx = user;
+    struct tree_ctx *ctx = tree_of(user);
     XGW_UNUSED(uri);
     if (prefix == NULL)
         ctx->default_pending = true;
@@ -111,7 +99,7 @@ static void XMLCALL on_ns_decl(void *user, const XML_Char *prefix, const XML_Cha
 
 static void XMLCALL on_end(void *user, const XML_Char *name)
 {
-    struct tree_ctx *ctx = user;
+    struct tree_ctx *ctx = tree_of(user);
     XGW_UNUSED(name);
     if (ctx->depth == ctx->default_depth)
         ctx->default_depth = 0;
@@ -121,7 +109,7 @@ static void XMLCALL on_end(void *user, const XML_Char *name)
 
 static void XMLCALL on_text(void *user, const XML_Char *s, int len)
 {
-    struct tree_ctx *ctx = user;
+    struct tree_ctx *ctx = tree_of(user);
     if (ctx->cur == NULL || len <= 0)
         return;
     struct xgw_xml_node *t = ctx->cur->last_child;
@@ -144,161 +132,17 @@ static void XMLCALL on_text(void *user, const XML_Char *s, int len)
     t->text[t->text_len] = '\0';
 }
 
-static void XMLCALL on_xml_decl(void *user, const XML_Char *version, const XML_Char *encoding,
-                                int standalone)
-{
-    XGW_UNUSED(version);
-    XGW_UNUSED(standalone);
-    if (encoding && strcasecmp(encoding, "UTF-8") != 0)
-        fail(user, XGW_SC_UNSUPPORTED_ENCODING);
-}
-
-static void XMLCALL on_doctype(void *user, const XML_Char *name, const XML_Char *sysid,
-                               const XML_Char *pubid, int has_internal_subset)
-{
-    XGW_UNUSED(name);
-    XGW_UNUSED(sysid);
-    XGW_UNUSED(pubid);
-    XGW_UNUSED(has_internal_subset);
-    fail(user, XGW_SC_RESTRICTED_XML);
-}
-
-static void XMLCALL on_entity_decl(void *user, const XML_Char *name, int is_param,
-                                   const XML_Char *value, int value_len, const XML_Char *base,
-                                   const XML_Char *sysid, const XML_Char *pubid,
-                                   const XML_Char *notation)
-{
-    XGW_UNUSED(name);
-    XGW_UNUSED(is_param);
-    XGW_UNUSED(value);
-    XGW_UNUSED(value_len);
-    XGW_UNUSED(base);
-    XGW_UNUSED(sysid);
-    XGW_UNUSED(pubid);
-    XGW_UNUSED(notation);
-    fail(user, XGW_SC_RESTRICTED_XML);
-}
-
-static void XMLCALL on_comment(void *user, const XML_Char *data)
-{
-    XGW_UNUSED(data);
-    fail(user, XGW_SC_RESTRICTED_XML);
-}
-
-static void XMLCALL on_pi(void *user, const XML_Char *target, const XML_Char *data)
-{
-    XGW_UNUSED(target);
-    XGW_UNUSED(data);
-    fail(user, XGW_SC_RESTRICTED_XML);
-}
-
-static void XMLCALL on_skipped_entity(void *user, const XML_Char *name, int is_param)
-{
-    XGW_UNUSED(name);
-    XGW_UNUSED(is_param);
-    fail(user, XGW_SC_RESTRICTED_XML);
-}
-
 static XML_Parser tree_parser_new(struct tree_ctx *ctx)
 {
-    static const XML_Char sep[] = {NS_SEP, '\0'};
-    XML_Parser p = XML_ParserCreate_MM("UTF-8", &tree_mem, sep);
+    XML_Parser p = xgw_expat_parser_new();
     if (p == NULL)
         return NULL;
-    XML_SetReturnNSTriplet(p, XML_TRUE);
-    XML_SetReparseDeferralEnabled(p, XML_FALSE);
-    (void)XML_SetBillionLaughsAttackProtectionMaximumAmplification(p, 10.0f);
-    (void)XML_SetBillionLaughsAttackProtectionActivationThreshold(p, 1024 * 1024);
-    XML_SetUserData(p, ctx);
+    ctx->guard.parser = p;
+    xgw_expat_install_guards(&ctx->guard);
     XML_SetElementHandler(p, on_start, on_end);
     XML_SetCharacterDataHandler(p, on_text);
     XML_SetStartNamespaceDeclHandler(p, on_ns_decl);
-    XML_SetXmlDeclHandler(p, on_xml_decl);
-    XML_SetStartDoctypeDeclHandler(p, on_doctype);
-    XML_SetEntityDeclHandler(p, on_entity_decl);
-    XML_SetCommentHandler(p, on_comment);
-    XML_SetProcessingInstructionHandler(p, on_pi);
-    XML_SetSkippedEntityHandler(p, on_skipped_entity);
     return p;
-}
-
-/* Length of the UTF-8 sequence at s (at most n bytes available) if it encodes a character
- * allowed by XML 1.0, 0 if it is invalid; *partial is set when s is a valid but cut prefix. */
-static size_t xml_char_len(const unsigned char *s, size_t n, bool *partial)
-{
-    unsigned c = s[0];
-    size_t len;
-    uint32_t cp;
-    *partial = false;
-    if (c < 0x80)
-        return (c >= 0x20 || c == 0x9 || c == 0xA || c == 0xD) ? 1 : 0;
-    if (c >= 0xC2 && c <= 0xDF) {
-        len = 2;
-        cp = c & 0x1F;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        len = 3;
-        cp = c & 0x0F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        len = 4;
-        cp = c & 0x07;
-    } else {
-        return 0;
-    }
-    for (size_t i = 1; i < len; i++) {
-        if (i >= n) {
-            *partial = true;
-            return 0;
-        }
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3F);
-    }
-    static const uint32_t min_cp[5] = {0, 0, 0x80, 0x800, 0x10000};
-    if (cp < min_cp[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF) || cp == 0xFFFE ||
-        cp == 0xFFFF)
-        return 0;
-    return len;
-}
-
-/* True if data holds only well-encoded XML characters (a cut sequence at the end counts as
- * invalid here: the whole document is present). */
-static bool utf8_xml_valid(const char *data, size_t len)
-{
-    const unsigned char *s = (const unsigned char *)data;
-    size_t i = 0;
-    while (i < len) {
-        bool partial;
-        size_t n = xml_char_len(s + i, len - i, &partial);
-        if (n == 0)
-            return false;
-        i += n;
-    }
-    return true;
-}
-
-static enum xgw_stream_cond map_expat_error(enum XML_Error err, const char *data, size_t len)
-{
-    switch (err) {
-    case XML_ERROR_INVALID_TOKEN:
-    case XML_ERROR_PARTIAL_CHAR:
-        return utf8_xml_valid(data, len) ? XGW_SC_NOT_WELL_FORMED : XGW_SC_INVALID_XML;
-    case XML_ERROR_BAD_CHAR_REF:
-        return XGW_SC_INVALID_XML;
-    case XML_ERROR_UNDEFINED_ENTITY:
-    case XML_ERROR_PARAM_ENTITY_REF:
-    case XML_ERROR_RECURSIVE_ENTITY_REF:
-    case XML_ERROR_ASYNC_ENTITY:
-    case XML_ERROR_BINARY_ENTITY_REF:
-    case XML_ERROR_ATTRIBUTE_EXTERNAL_ENTITY_REF:
-    case XML_ERROR_EXTERNAL_ENTITY_HANDLING:
-    case XML_ERROR_AMPLIFICATION_LIMIT_BREACH:
-        return XGW_SC_RESTRICTED_XML;
-    case XML_ERROR_UNKNOWN_ENCODING:
-    case XML_ERROR_INCORRECT_ENCODING:
-        return XGW_SC_UNSUPPORTED_ENCODING;
-    default:
-        return XGW_SC_NOT_WELL_FORMED;
-    }
 }
 
 enum xgw_err xgw_xml_parse_document(const char *data, size_t len,
@@ -316,22 +160,22 @@ enum xgw_err xgw_xml_parse_document(const char *data, size_t len,
         *cond = XGW_SC_POLICY_VIOLATION;
         return XGW_EPROTO;
     }
-    ctx.parser = tree_parser_new(&ctx);
-    if (ctx.parser == NULL) {
+    if (tree_parser_new(&ctx) == NULL) {
         *cond = XGW_SC_INTERNAL_SERVER_ERROR;
         return XGW_ENOMEM;
     }
-    if (XML_Parse(ctx.parser, data, (int)len, XML_TRUE) == XML_STATUS_OK) {
+    if (XML_Parse(ctx.guard.parser, data, (int)len, XML_TRUE) == XML_STATUS_OK) {
         *root = ctx.root;
         ctx.root = NULL;
         ret = XGW_OK;
-    } else if (ctx.cond != XGW_SC_NONE) {
-        *cond = ctx.cond;
+    } else if (ctx.guard.cond != XGW_SC_NONE) {
+        *cond = ctx.guard.cond;
     } else {
-        *cond = map_expat_error(XML_GetErrorCode(ctx.parser), data, len);
+        /* The whole document is present: a cut UTF-8 sequence at its end is invalid. */
+        *cond = xgw_expat_error_cond(ctx.guard.parser, data, len, false);
     }
     xgw_xml_node_free(ctx.root);
-    XML_ParserFree(ctx.parser);
+    XML_ParserFree(ctx.guard.parser);
     return ret;
 }
 

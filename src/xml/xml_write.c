@@ -87,18 +87,37 @@ static struct binding *push_binding(struct writer *w, const char *prefix, const 
     return b;
 }
 
+/* Appends ` [prefix:]local='value'` with value escaped; out is unchanged on failure. */
+static enum xgw_err append_attr(struct xgw_buf *out, const char *prefix, const char *local,
+                                const char *value)
+{
+    size_t start = out->len;
+    enum xgw_err err = xgw_buf_append_str(out, " ");
+    if (err == XGW_OK && prefix) {
+        err = xgw_buf_append_str(out, prefix);
+        if (err == XGW_OK)
+            err = xgw_buf_append_str(out, ":");
+    }
+    if (err == XGW_OK)
+        err = xgw_buf_append_str(out, local);
+    if (err == XGW_OK)
+        err = xgw_buf_append_str(out, "='");
+    if (err == XGW_OK)
+        err = xgw_xml_escape_attr(out, value, strlen(value));
+    if (err == XGW_OK)
+        err = xgw_buf_append_str(out, "'");
+    if (err != XGW_OK) {
+        out->len = start;
+        if (out->data)
+            out->data[start] = '\0';
+    }
+    return err;
+}
+
 static void write_decl(struct writer *w, const struct binding *b)
 {
-    const char *prefix = binding_prefix(b);
-    put_str(w, " xmlns");
-    if (prefix) {
-        put_str(w, ":");
-        put_str(w, prefix);
-    }
-    put_str(w, "='");
     if (w->err == XGW_OK)
-        w->err = xgw_xml_escape_attr(w->out, b->uri, strlen(b->uri));
-    put_str(w, "'");
+        w->err = xgw_xml_write_ns_decl(w->out, binding_prefix(b), b->uri);
 }
 
 /* Makes prefix -> uri hold in the output scope, declaring it on the current element if needed.
@@ -158,16 +177,8 @@ static void write_attr(struct writer *w, size_t mark, const struct xgw_xml_attr 
             prefix = ensure_binding(w, mark, want, a->ns);
         }
     }
-    put_str(w, " ");
-    if (prefix) {
-        put_str(w, prefix);
-        put_str(w, ":");
-    }
-    put_str(w, a->local);
-    put_str(w, "='");
     if (w->err == XGW_OK)
-        w->err = xgw_xml_escape_attr(w->out, a->value, strlen(a->value));
-    put_str(w, "'");
+        w->err = append_attr(w->out, prefix, a->local, a->value);
 }
 
 static void open_element(struct writer *w, const struct xgw_xml_node *node)
@@ -323,4 +334,14 @@ enum xgw_err xgw_xml_escape_text(struct xgw_buf *out, const char *s, size_t len)
 enum xgw_err xgw_xml_escape_attr(struct xgw_buf *out, const char *s, size_t len)
 {
     return escape(out, s, len, attr_repl);
+}
+
+enum xgw_err xgw_xml_write_attr(struct xgw_buf *out, const char *name, const char *value)
+{
+    return append_attr(out, NULL, name, value);
+}
+
+enum xgw_err xgw_xml_write_ns_decl(struct xgw_buf *out, const char *prefix, const char *uri)
+{
+    return prefix ? append_attr(out, "xmlns", prefix, uri) : append_attr(out, NULL, "xmlns", uri);
 }

@@ -216,6 +216,31 @@ static void test_escape_helpers(void **state)
     xgw_buf_cleanup(&out);
 }
 
+static void test_write_attr_and_decl(void **state)
+{
+    (void)state;
+    struct xgw_buf out;
+    xgw_buf_init(&out, 64);
+    assert_int_equal(xgw_buf_append_str(&out, "<a"), XGW_OK);
+    assert_int_equal(xgw_xml_write_attr(&out, "xml:lang", "en"), XGW_OK);
+    assert_int_equal(xgw_xml_write_attr(&out, "v", "'<&>\"\n"), XGW_OK);
+    assert_string_equal(out.data, "<a xml:lang='en' v='&apos;&lt;&amp;&gt;&quot;&#10;'");
+    xgw_buf_reset(&out);
+    assert_int_equal(xgw_xml_write_attr(&out, "empty", ""), XGW_OK);
+    assert_string_equal(out.data, " empty=''");
+    /* a value that does not fit leaves the buffer as it was, not with half an attribute */
+    assert_int_equal(xgw_xml_write_attr(
+                         &out, "to", "0123456789abcdef0123456789abcdef0123456789abcdef0123456789"),
+                     XGW_ELIMIT);
+    assert_int_equal(out.len, 9);
+    assert_string_equal(out.data, " empty=''");
+    xgw_buf_reset(&out);
+    assert_int_equal(xgw_xml_write_ns_decl(&out, NULL, "jabber:client"), XGW_OK);
+    assert_int_equal(xgw_xml_write_ns_decl(&out, "p", "urn:a'b"), XGW_OK);
+    assert_string_equal(out.data, " xmlns='jabber:client' xmlns:p='urn:a&apos;b'");
+    xgw_buf_cleanup(&out);
+}
+
 static void test_deep_tree(void **state)
 {
     (void)state;
@@ -267,7 +292,7 @@ int main(void)
         cmocka_unit_test(test_prefixes),          cmocka_unit_test(test_escaping_injection),
         cmocka_unit_test(test_round_trip),        cmocka_unit_test(test_limit_leaves_buffer),
         cmocka_unit_test(test_escape_helpers),    cmocka_unit_test(test_deep_tree),
-        cmocka_unit_test(test_handmade_conflict),
+        cmocka_unit_test(test_handmade_conflict), cmocka_unit_test(test_write_attr_and_decl),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,183 @@
+/* SPDX-License-Identifier: MIT */
+/* Expat parser setup, restricted-XML guards (RFC 6120 §11.1) and error mapping for src/xml. */
+#include "xml_expat.h"
+
+#include <stdint.h>
+#include <strings.h>
+
+#include "xgw/alloc.h"
+#include "xgw/compiler.h"
+
+static const XML_Memory_Handling_Suite expat_mem = {xgw_malloc, xgw_realloc, xgw_free};
+
+void xgw_expat_fail(struct xgw_expat_guard *guard, enum xgw_stream_cond cond)
+{
+    if (guard->cond == XGW_SC_NONE)
+        guard->cond = cond;
+    XML_StopParser(guard->parser, XML_FALSE);
+}
+
+/* ---- handlers: restricted XML ---- */
+
+static void XMLCALL on_xml_decl(void *user, const XML_Char *version, const XML_Char *encoding,
+                                int standalone)
+{
+    struct xgw_expat_guard *guard = user;
+    XGW_UNUSED(version);
+    XGW_UNUSED(standalone);
+    if (guard->on_xml_decl)
+        guard->on_xml_decl(guard);
+    if (encoding && strcasecmp(encoding, "UTF-8") != 0)
+        xgw_expat_fail(guard, XGW_SC_UNSUPPORTED_ENCODING);
+}
+
+static void XMLCALL on_doctype(void *user, const XML_Char *name, const XML_Char *sysid,
+                               const XML_Char *pubid, int has_internal_subset)
+{
+    XGW_UNUSED(name);
+    XGW_UNUSED(sysid);
+    XGW_UNUSED(pubid);
+    XGW_UNUSED(has_internal_subset);
+    xgw_expat_fail(user, XGW_SC_RESTRICTED_XML);
+}
+
+static void XMLCALL on_entity_decl(void *user, const XML_Char *name, int is_param,
+                                   const XML_Char *value, int value_len, const XML_Char *base,
+                                   const XML_Char *sysid, const XML_Char *pubid,
+                                   const XML_Char *notation)
+{
+    XGW_UNUSED(name);
+    XGW_UNUSED(is_param);
+    XGW_UNUSED(value);
+    XGW_UNUSED(value_len);
+    XGW_UNUSED(base);
+    XGW_UNUSED(sysid);
+    XGW_UNUSED(pubid);
+    XGW_UNUSED(notation);
+    xgw_expat_fail(user, XGW_SC_RESTRICTED_XML);
+}
+
+static void XMLCALL on_comment(void *user, const XML_Char *data)
+{
+    XGW_UNUSED(data);
+    xgw_expat_fail(user, XGW_SC_RESTRICTED_XML);
+}
+
+static void XMLCALL on_pi(void *user, const XML_Char *target, const XML_Char *data)
+{
+    XGW_UNUSED(target);
+    XGW_UNUSED(data);
+    xgw_expat_fail(user, XGW_SC_RESTRICTED_XML);
+}
+
+static void XMLCALL on_skipped_entity(void *user, const XML_Char *name, int is_param)
+{
+    XGW_UNUSED(name);
+    XGW_UNUSED(is_param);
+    xgw_expat_fail(user, XGW_SC_RESTRICTED_XML);
+}
+
+/* ---- setup ---- */
+
+XML_Parser xgw_expat_parser_new(void)
+{
+    static const XML_Char sep[] = {XGW_EXPAT_NS_SEP, '\0'};
+    return XML_ParserCreate_MM("UTF-8", &expat_mem, sep);
+}
+
+void xgw_expat_install_guards(struct xgw_expat_guard *guard)
+{
+    XML_Parser p = guard->parser;
+    XML_SetReturnNSTriplet(p, XML_TRUE);
+    XML_SetReparseDeferralEnabled(p, XML_FALSE);
+    (void)XML_SetBillionLaughsAttackProtectionMaximumAmplification(p, 10.0f);
+    (void)XML_SetBillionLaughsAttackProtectionActivationThreshold(p, 1024 * 1024);
+    XML_SetUserData(p, guard);
+    XML_SetXmlDeclHandler(p, on_xml_decl);
+    XML_SetStartDoctypeDeclHandler(p, on_doctype);
+    XML_SetEntityDeclHandler(p, on_entity_decl);
+    XML_SetCommentHandler(p, on_comment);
+    XML_SetProcessingInstructionHandler(p, on_pi);
+    XML_SetSkippedEntityHandler(p, on_skipped_entity);
+}
+
+/* ---- character validity and error mapping ---- */
+
+/* Length of the UTF-8 sequence at s (at most n bytes available) if it encodes a character
+ * allowed by XML 1.0, 0 if it is invalid; *partial is set when s is a valid but cut prefix. */
+static size_t xml_char_len(const unsigned char *s, size_t n, bool *partial)
+{
+    unsigned c = s[0];
+    size_t len;
+    uint32_t cp;
+    *partial = false;
+    if (c < 0x80)
+        return (c >= 0x20 || c == 0x9 || c == 0xA || c == 0xD) ? 1 : 0;
+    if (c >= 0xC2 && c <= 0xDF) {
+        len = 2;
+        cp = c & 0x1F;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        len = 3;
+        cp = c & 0x0F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        len = 4;
+        cp = c & 0x07;
+    } else {
+        return 0;
+    }
+    for (size_t i = 1; i < len; i++) {
+        if (i >= n) {
+            *partial = true;
+            return 0;
+        }
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3F);
+    }
+    static const uint32_t min_cp[5] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < min_cp[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF) || cp == 0xFFFE ||
+        cp == 0xFFFF)
+        return 0;
+    return len;
+}
+
+bool xgw_expat_utf8_valid(const char *data, size_t len, bool more_may_follow)
+{
+    const unsigned char *s = (const unsigned char *)data;
+    size_t i = 0;
+    while (i < len) {
+        bool partial;
+        size_t n = xml_char_len(s + i, len - i, &partial);
+        if (n == 0)
+            return partial && more_may_follow;
+        i += n;
+    }
+    return true;
+}
+
+enum xgw_stream_cond xgw_expat_error_cond(XML_Parser parser, const char *data, size_t len,
+                                          bool more_may_follow)
+{
+    switch (XML_GetErrorCode(parser)) {
+    case XML_ERROR_INVALID_TOKEN:
+    case XML_ERROR_PARTIAL_CHAR:
+        return xgw_expat_utf8_valid(data, len, more_may_follow) ? XGW_SC_NOT_WELL_FORMED
+                                                                : XGW_SC_INVALID_XML;
+    case XML_ERROR_BAD_CHAR_REF:
+        return XGW_SC_INVALID_XML;
+    case XML_ERROR_UNDEFINED_ENTITY:
+    case XML_ERROR_PARAM_ENTITY_REF:
+    case XML_ERROR_RECURSIVE_ENTITY_REF:
+    case XML_ERROR_ASYNC_ENTITY:
+    case XML_ERROR_BINARY_ENTITY_REF:
+    case XML_ERROR_ATTRIBUTE_EXTERNAL_ENTITY_REF:
+    case XML_ERROR_EXTERNAL_ENTITY_HANDLING:
+    case XML_ERROR_AMPLIFICATION_LIMIT_BREACH:
+        return XGW_SC_RESTRICTED_XML;
+    case XML_ERROR_UNKNOWN_ENCODING:
+    case XML_ERROR_INCORRECT_ENCODING:
+        return XGW_SC_UNSUPPORTED_ENCODING;
+    default:
+        return XGW_SC_NOT_WELL_FORMED;
+    }
+}
