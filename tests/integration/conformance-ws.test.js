@@ -146,9 +146,13 @@ describe('1.14 WebSocket opening handshake', () => {
     };
     const results = {};
     for (const [name, o] of Object.entries(bad)) {
-      const ws = await ctx.connect(o);
-      results[name] = ws.handshakeResponse.status;
-      ws.destroy();
+      try {
+        const ws = await ctx.connect(o);
+        results[name] = ws.handshakeResponse.status;
+        ws.destroy();
+      } catch (e) {
+        results[name] = /closed before a complete HTTP response/.test(e.message) ? 'TCP closed without an HTTP response' : `error: ${e.message.slice(0, 120)}`;
+      }
     }
     const wrong = Object.entries(results).filter(([, s]) => !(s >= 400 && s < 500));
     assert.deepEqual(wrong, [], `expected a 4xx (400) for every malformed handshake; statuses: ${JSON.stringify(results)}`);
@@ -203,7 +207,9 @@ describe('1.15 WebSocket framing', () => {
   test('WS-11 unmasked client frame -> connection closed (optionally Close 1002); nothing reaches S', T, () => scenario({}, async (ctx) => {
     const { ws, conn } = await openWithConn(ctx);
     ws.sendText("<presence xmlns='jabber:client' id='unmasked-1'/>", { mask: false });
-    const c = await ws.waitClose(3000);
+    const c = await ws.waitClose(3000).catch((e) => {
+      throw new Error(`${e.message}\nS received the unmasked frame's stanza: ${conn.received().includes('unmasked-1')}`);
+    });
     assert.ok(c === 1002 || c === 'tcp-closed', `expected Close 1002 or a TCP close, got ${c}`);
     await ws.waitTcpClosed(3000);
     await conn.waitClosed(5000);
@@ -389,8 +395,8 @@ describe('1.15 WebSocket framing', () => {
     const { ws, conn } = await openWithConn(ctx);
     const rss0 = rssKb(ctx.gw.pid);
     const t0 = Date.now();
-    ws.sendRaw(W.buildFrame({ opcode: OP.TEXT, declaredLength: 2 ** 40, payload: '<message>' }));
-    ws.sendRaw(Buffer.alloc(64 * 1024, 0x61));
+    // header for 2^40 bytes, then 1 KiB of valid (masked) payload; the rest never comes
+    ws.sendRaw(W.buildFrame({ opcode: OP.TEXT, declaredLength: 2 ** 40, payload: `<message xmlns='jabber:client'><body>${'a'.repeat(1000)}` }));
     const seq = await readToClose(ws, 3000);
     const dt = Date.now() - t0;
     assert.ok(dt < 1500, `took ${dt} ms to react`);
@@ -1006,7 +1012,7 @@ describe('1.18 upstream stream and section 2 translation duties', () => {
     const { conn } = await openWithConn(ctx, { openExtra: "xml:lang='en'" });
     const log = conn.received();
     assert.notEqual(log.charCodeAt(0), 0xfeff, 'BOM sent');
-    assert.match(log, /^<\?xml version=(['"])1\.0\1(\s+encoding=(['"])(UTF|utf)-8\3)?\s*\?><stream:stream\s/, `header: ${log.slice(0, 300)}`);
+    assert.match(log, /^<\?xml version=(['"])1\.0\1(\s+encoding=(['"])(UTF|utf)-8\3)?\s*\?>\s*<stream:stream\s/, `header: ${log.slice(0, 300)}`);
     assert.ok(!/standalone/.test(log.slice(0, log.indexOf('?>'))), 'standalone in the declaration');
     const h = conn.headers[0];
     assert.equal(h.name, 'stream:stream');
@@ -1043,7 +1049,7 @@ describe('1.18 upstream stream and section 2 translation duties', () => {
     await conn.waitForHeader(2, 3000);
     const log = conn.received();
     const afterHeader = log.slice(log.indexOf('>', log.indexOf('<stream:stream')) + 1);
-    assert.match(afterHeader, new RegExp(`^<auth\\b[^>]*>${b64.replace(/[+=/]/g, '\\$&')}</auth>(<\\?xml[^>]*\\?>)?<stream:stream\\b[^>]*>$`),
+    assert.match(afterHeader, new RegExp(`^<auth\\b[^>]*>${b64.replace(/[+=/]/g, '\\$&')}</auth>(<\\?xml[^>]*\\?>\\s*)?<stream:stream\\b[^>]*>$`),
       `bytes after the first header: ${JSON.stringify(afterHeader)}`);
   }));
 

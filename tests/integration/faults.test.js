@@ -207,7 +207,7 @@ describe('upstream faults', () => {
   }));
 
   test('CM-10 flood from S (48 MB) while the client does not read: RSS bounded; data flows afterwards or the session ends cleanly', { ...T, timeout: 180000 },
-    () => scenario({
+    (t) => scenario({
       gw: { env: { ASAN_OPTIONS: `${SANITIZER_ENV.ASAN_OPTIONS}:quarantine_size_mb=4:thread_local_quarantine_size_kb=64` } },
     }, async (ctx) => {
       const { ws, conn } = await openWithConn(ctx);
@@ -229,6 +229,7 @@ describe('upstream faults', () => {
       const growthMb = (peak - base) / 1024;
       assert.ok(growthMb < 32, `gateway RSS grew by ${growthMb.toFixed(1)} MB (base ${base} kB, peak ${peak} kB) while the client was not reading; ` +
         `S handed ${flood.queued} bytes to the socket (timedOut=${flood.timedOut})`);
+      t.diagnostic(`flood: base RSS ${base} kB, peak ${peak} kB; S queued ${flood.queued} B, flushed ${flood.flushed} B, back-pressure timeout=${flood.timedOut}, ${count} stanzas`);
       // now read everything
       ws.sock.resume();
       let next = 0;
@@ -247,6 +248,7 @@ describe('upstream faults', () => {
           assert.ok(info && isCloseEl(tail[tail.length - 1]), `session ended after ${next}/${count} stanzas without <stream:error/> + <close/>: ${JSON.stringify(tail.map((r) => r.slice(0, 200)))}`);
           assert.ok(['policy-violation', 'resource-constraint', 'undefined-condition'].includes(info.condition), `unclear condition ${info.condition}`);
           assert.equal(m && m.code, 1000, 'Close 1000 after the stream error');
+          t.diagnostic(`flood: session ended after ${next}/${count} stanzas with ${info.condition}`);
           break;
         }
         if (m.opcode !== OP.TEXT) continue;
@@ -257,7 +259,7 @@ describe('upstream faults', () => {
         const n = Number(id[1] || id[2]);
         assert.equal(n, next, `stanza order/loss: expected f${next}, got f${n}`);
         next++;
-        if (next === count) break;
+        if (next === count) { t.diagnostic(`flood: all ${count} stanzas delivered in order`); break; }
       }
     }));
 });
