@@ -21,7 +21,7 @@ struct xgw_io {
     struct xgw_gateway gw;
     const struct xgw_config *cfg; /* borrowed */
     struct lws_context *lws;      /* owned */
-    char (*vhost_names)[24];      /* owned; one per listen address, kept alive for lws */
+    char (*vhost_names)[32];      /* owned; one per listen address, kept alive for lws */
     SSL_CTX *client_tls;          /* owned; upstream TLS, verification on by default */
     uv_signal_t sigterm, sigint;
     uv_check_t sweep;         /* frees dead sessions at the end of every loop pass */

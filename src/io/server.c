@@ -206,8 +206,18 @@ int xgw_server_run(const struct xgw_config *cfg)
     mount.cache_revalidate = 1;
     mount.extra_mimetypes = &mime_mjs;
 
+    /* The WebSocket path itself goes to our http callback, so a plain GET or POST there gets
+     * a 400 that says what the endpoint is (the upgrade is decided before mounts). */
+    struct lws_http_mount ws_mount;
+    memset(&ws_mount, 0, sizeof(ws_mount));
+    ws_mount.mountpoint = cfg->ws_path;
+    ws_mount.mountpoint_len = (unsigned char)strlen(cfg->ws_path);
+    ws_mount.origin = "http";
+    ws_mount.origin_protocol = LWSMPRO_CALLBACK;
+    ws_mount.mount_next = cfg->www_root ? &mount : NULL;
+
     int rc = 2;
-    if (setup(io, cfg->www_root ? &mount : NULL) == 0) {
+    if (setup(io, &ws_mount) == 0) {
         XGW_LOG_NOTICE("xmppgw %s ready", XGW_VERSION);
         uv_run(&io->loop, UV_RUN_DEFAULT);
         rc = 0;

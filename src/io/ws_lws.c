@@ -3,6 +3,9 @@
  * message reassembly and parsing, the per-connection send queue, server pings, and the
  * transport ops the session core calls. */
 #include <string.h>
+#include <sys/socket.h>
+
+#include <openssl/evp.h>
 
 #include "io.h"
 #include "xgw/alloc.h"
@@ -35,6 +38,8 @@ struct ws_conn {
     bool ending;       /* the stream is over: flush the queue, then Close */
     bool closed_by_client;
     bool close_sent; /* our Close frame is out */
+    bool killed;     /* socket shut down; waiting for lws to notice */
+    uint64_t close_sent_ms;
     uint16_t close_code;
     uint64_t last_rx_ms;
     uint64_t ping_sent_ms; /* 0 when no ping is outstanding */
@@ -97,7 +102,7 @@ static void t_end(void *transport, enum xgw_stream_cond cond, const char *error,
     c->ending = true;
     struct xgw_buf b;
     xgw_buf_init(&b, 4096);
-    if (cond != XGW_SC_NONE && !c->opened) {
+    if ((cond != XGW_SC_NONE || error) && !c->opened) {
         /* RFC 7395 §3.5, WS-34/35: an error during opening still comes after an <open/>. */
         /* 'from' must be authoritative or empty (RFC 6120 §4.9.1.3): empty for host-unknown. */
         struct xgw_stream_header h = {.from = cond == XGW_SC_HOST_UNKNOWN ? "" : c->to,
@@ -171,22 +176,43 @@ static void handle_message(struct ws_conn *c)
     xgw_xml_node_free(root);
 }
 
+/* Fails the WebSocket connection with `code` (RFC 6455 §7.1.7): queued XMPP data still goes
+ * out, then our Close frame; client input is ignored from now on. */
+static void start_close(struct ws_conn *c, uint16_t code)
+{
+    c->ending = true;
+    c->close_code = code;
+    lws_callback_on_writable(c->wsi);
+    /* The XMPP stream dies with the connection: close upstream now, not when TCP is gone
+     * (CM-06). The session's end() call is ignored because we are already ending. */
+    if (c->session)
+        xgw_session_client_error(c->session, XGW_SC_BAD_FORMAT);
+}
+
 static int on_receive(struct ws_conn *c, const char *in, size_t len)
 {
     c->last_rx_ms = uv_now(&c->io->loop);
+    if (lws_get_reserved_bits(c->wsi)) {
+        /* WS-17: no extension is negotiated, so RSV bits are a protocol error. WS-24: nothing
+         * of this frame or later ones is processed. */
+        if (!c->ending)
+            start_close(c, LWS_CLOSE_STATUS_PROTOCOL_ERR);
+        return 0;
+    }
     if (lws_frame_is_binary(c->wsi)) {
         /* RFC 7395 §3.2, WS-13: XMPP messages are text only. */
-        if (!c->ending) {
-            c->ending = true;
-            c->close_code = LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE;
-            lws_callback_on_writable(c->wsi);
-        }
+        if (!c->ending)
+            start_close(c, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE);
         return 0;
     }
     bool last = lws_is_final_fragment(c->wsi) && lws_remaining_packet_payload(c->wsi) == 0;
     if (c->ending || !c->session)
         return 0; /* WS-20: after our close starts, client data is ignored */
-    if (!c->rx_discard && xgw_buf_append(&c->rx, in, len) != XGW_OK) {
+    /* The frame header announces the rest of the payload: refuse an oversized message before
+     * its bytes arrive (WS-22: a 2^40-byte announcement costs nothing). */
+    size_t announced = lws_remaining_packet_payload(c->wsi);
+    bool too_big = announced > c->rx.max || c->rx.len + len > c->rx.max - announced;
+    if (!c->rx_discard && (too_big || xgw_buf_append(&c->rx, in, len) != XGW_OK)) {
         /* WS-22: caught while the message is still arriving; nothing large is allocated. */
         c->rx_discard = true;
         XGW_LOG_INFO("sid=%s peer=%s message over limits.max_stanza_bytes (%zu)",
@@ -238,8 +264,8 @@ static int on_writeable(struct ws_conn *c)
             return -1;
         if (c->closed_by_client)
             return -1; /* the client's Close came first: both sides are done */
-        /* WS-39: wait a bounded time for the client's Close, then drop the connection. */
-        lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_ACK, (int)c->io->cfg->close_timeout_s);
+        /* WS-39: wait a bounded time for the client's Close (xgw_ws_ping_tick drops it). */
+        c->close_sent_ms = uv_now(&c->io->loop);
     }
     return 0;
 }
@@ -303,24 +329,35 @@ static void on_closed(struct ws_conn *c)
     c->io = NULL;
 }
 
-/* Sends pings to idle connections and drops those that stopped answering (WS-19). Runs from a
- * one-second libuv timer; O(connections) per tick. */
+/* Drops a connection whose peer stopped answering. lws_set_timeout() is not used: its lws_sul
+ * timers armed from libuv callbacks fire late or not at all (design.md pitfall 13). Shutting the
+ * socket down makes lws see EOF on its next poll and close the wsi through its normal path. */
+static void conn_kill(struct ws_conn *c, const char *why)
+{
+    XGW_LOG_INFO("sid=%s peer=%s %s: closing the connection",
+                 c->session ? xgw_session_id(c->session) : "-", c->peer, why);
+    shutdown(lws_get_socket_fd(c->wsi), SHUT_RDWR);
+    c->killed = true;
+}
+
+/* Pings idle connections, drops those that stopped answering (WS-19) and those that never
+ * answered our Close (WS-39). Runs from a one-second libuv timer; O(connections) per tick. */
 void xgw_ws_ping_tick(struct xgw_io *io)
 {
     uint64_t now = uv_now(&io->loop);
     uint64_t interval = (uint64_t)io->cfg->ws_ping_interval_s * 1000;
-    uint64_t timeout = (uint64_t)io->cfg->ws_pong_timeout_s * 1000;
-    if (interval == 0)
-        return;
+    uint64_t pong_timeout = (uint64_t)io->cfg->ws_pong_timeout_s * 1000;
+    uint64_t close_timeout = (uint64_t)io->cfg->close_timeout_s * 1000;
     for (struct ws_conn *c = conn_list(io); c; c = c->next) {
-        if (c->ping_sent_ms && now - c->ping_sent_ms >= timeout) {
-            XGW_LOG_INFO("sid=%s peer=%s no pong within %us: closing",
-                         c->session ? xgw_session_id(c->session) : "-", c->peer,
-                         io->cfg->ws_pong_timeout_s);
-            lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
-        } else if (!c->ping_sent_ms && now - c->last_rx_ms >= interval) {
+        if (c->killed)
+            continue;
+        if (c->close_sent && now - c->close_sent_ms >= close_timeout)
+            conn_kill(c, "no Close reply");
+        else if (c->ping_sent_ms && now - c->ping_sent_ms >= pong_timeout)
+            conn_kill(c, "no pong");
+        else if (interval && !c->ping_sent_ms && !c->ending && now - c->last_rx_ms >= interval) {
             c->ping_sent_ms = now;
-            enqueue(c, "", 0, true);
+            enqueue(c, "xmppgw", 6, true); /* lws drops empty pongs before our callback */
         }
     }
 }
@@ -420,6 +457,18 @@ static bool origin_allowed(struct lws *wsi, const struct xgw_config *cfg)
     return false;
 }
 
+/* RFC 6455 §4.2.1: Sec-WebSocket-Key must be base64 of exactly 16 bytes (24 characters, "=="
+ * padding). lws 4.1 accepts other lengths, so check here (WS-03). */
+static bool key_valid(struct lws *wsi)
+{
+    char key[64];
+    unsigned char raw[64];
+    int n = lws_hdr_copy(wsi, key, sizeof(key), WSI_TOKEN_KEY);
+    if (n != 24 || key[22] != '=' || key[23] != '=')
+        return false;
+    return EVP_DecodeBlock(raw, (const unsigned char *)key, 24) == 18;
+}
+
 static int confirm_upgrade(struct lws *wsi)
 {
     struct xgw_io *io = xgw_ws_io(wsi);
@@ -427,8 +476,9 @@ static int confirm_upgrade(struct lws *wsi)
     char uri[512], version[16];
     if (lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) <= 0 || strcmp(uri, cfg->ws_path))
         return http_reply(wsi, 404, NULL, NULL, "Not Found\n"); /* WS-07 */
-    if (lws_hdr_copy(wsi, version, sizeof(version), WSI_TOKEN_VERSION) > 0 &&
-        strcmp(version, "13") != 0) /* WS-04 */
+    if (lws_hdr_copy(wsi, version, sizeof(version), WSI_TOKEN_VERSION) <= 0 || !key_valid(wsi))
+        return http_reply(wsi, 400, NULL, NULL, "Bad WebSocket handshake\n"); /* WS-03 */
+    if (strcmp(version, "13") != 0)                                           /* WS-04 */
         return http_reply(wsi, 426, "sec-websocket-version:", "13",
                           "Unsupported WebSocket version; use 13\n");
     if (!offers_xmpp(wsi)) /* WS-02 */
@@ -447,6 +497,15 @@ static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void
 {
     if (reason == LWS_CALLBACK_HTTP_CONFIRM_UPGRADE)
         return confirm_upgrade(wsi);
+    if (reason == LWS_CALLBACK_HTTP) {
+        /* Only the WebSocket path is mounted on this callback: a request without the upgrade
+         * (a browser opening the URL, a POST) gets a clear answer instead of a 404. */
+        if (http_reply(wsi, 400, NULL, NULL,
+                       "This is an XMPP over WebSocket endpoint (RFC 7395): connect with a "
+                       "WebSocket client using the sub-protocol 'xmpp'\n") < 0)
+            return -1;
+        return lws_http_transaction_completed(wsi) ? -1 : 0;
+    }
     return lws_callback_http_dummy(wsi, reason, user, in, len);
 }
 
