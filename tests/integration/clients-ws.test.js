@@ -144,14 +144,15 @@ async function messagesBothWays({ url, domain, alice, bob, password }) {
     for (const [i, body] of bodies.entries()) {
       const id = `a2b-${i}-${Date.now()}`;
       await a.xmpp.send(xml('message', { to: bJid, type: 'chat', id }, xml('body', {}, body)));
-      const got = await b.inbox.take((m) => m.id === id, 10000, `message ${id}`);
+      const got = await b.inbox.take((m) => m.id === id, 10000, `message ${id} (body of ${Buffer.byteLength(body)} bytes)`);
       assert.equal(got.from, aJid, 'from');
       assert.equal(got.body, body, `body ${i} alice->bob`);
     }
     for (const [i, body] of bodies.entries()) {
       const id = `b2a-${i}-${Date.now()}`;
       b.client.sendMessage({ to: aJid, type: 'chat', id, body });
-      const got = await a.inbox.take((s) => s.is('message') && s.attrs.id === id, 10000, `message ${id}`);
+      const got = await a.inbox.take((s) => s.is('message') && s.attrs.id === id, 10000,
+        `message ${id} (body of ${Buffer.byteLength(body)} bytes)`);
       assert.equal(got.attrs.from, bJid, 'from');
       assert.equal(got.getChildText('body'), body, `body ${i} bob->alice`);
     }
@@ -332,6 +333,28 @@ if (TARGETS.includes('gateway')) {
       const features = await plaintextFeatures(prosody.c2sPort, 'xgw.test');
       assert.match(features, /<starttls[^>]*>\s*<required\s*\/>/, `Prosody requires STARTTLS: ${features}`);
       assert.doesNotMatch(features, /<mechanism>/, `no SASL before TLS: ${features}`);
+    });
+
+    test('stanzas larger than one TLS record (16 KiB) cross the STARTTLS upstream both ways', T, async () => {
+      const g = gateways[0] || await gateway(ca.cert, [route('xgw.test'), route('bad.test')]);
+      const url = g.wsUrl;
+      const a = await xmppjsLogin({ url, domain: 'xgw.test', username: 'alice', password: TLS_USERS.alice, resource: 'big-a', mechanism: 'PLAIN' });
+      const b = await xmppjsLogin({ url, domain: 'xgw.test', username: 'bob', password: TLS_USERS.bob, resource: 'big-b', mechanism: 'PLAIN' });
+      try {
+        for (const size of [16000, 16500, 40000, 200000]) {
+          for (const [from, to] of [[a, b], [b, a]]) {
+            const id = `big-${size}-${from === a ? 'ab' : 'ba'}`;
+            const body = 'x'.repeat(size);
+            await from.xmpp.send(from.xml('message', { to: to.jid.toString(), type: 'chat', id }, from.xml('body', {}, body)));
+            const got = await to.inbox.take((st) => st.attrs.id === id, 5000,
+              `${size}-byte body ${from === a ? 'alice->bob' : 'bob->alice'} over the TLS upstream`);
+            assert.equal(got.getChildText('body').length, size);
+          }
+        }
+      } finally {
+        await b.stop().catch(() => {});
+        await a.stop().catch(() => {});
+      }
     });
 
     test('certificate for the wrong name -> remote-connection-failed', T, async () => {
