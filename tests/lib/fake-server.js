@@ -477,16 +477,25 @@ async function startFakeServer(opts = {}) {
   return fake;
 }
 
-/** A listening socket that accepts (kernel backlog) but never reads or answers. */
+/** A listening socket that accepts and reads (to notice FIN/RST) but never answers.
+ *  accepted(): sockets still open; acceptedTotal(): ever accepted; received(): bytes read. */
 async function startBlackHole({ host = '127.0.0.1' } = {}) {
   const sockets = new Set();
   let total = 0;
-  const server = net.createServer((s) => { total++; sockets.add(s); s.on('error', () => {}); s.on('close', () => sockets.delete(s)); s.pause(); });
+  let got = '';
+  const server = net.createServer((s) => {
+    total++;
+    sockets.add(s);
+    s.on('error', () => {});
+    s.on('data', (d) => { if (got.length < 65536) got += d.toString('latin1'); });
+    s.on('close', () => sockets.delete(s));
+  });
   await new Promise((resolve) => server.listen({ host, port: 0 }, resolve));
   return {
     port: server.address().port,
     accepted: () => sockets.size,
     acceptedTotal: () => total,
+    received: () => got,
     async stop() { for (const s of sockets) s.destroy(); await new Promise((r) => server.close(() => r())); },
   };
 }
