@@ -5,6 +5,7 @@
 #include "xgw/upstream_conn.h"
 
 #include <arpa/inet.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
@@ -196,9 +197,16 @@ static enum xgw_err conn_write(struct xgw_upstream_conn *c, const char *data, si
         return XGW_ELIMIT;
     if (!c->ssl)
         return raw_write(c, data, len) < 0 ? XGW_EIO : XGW_OK;
-    if (SSL_write(c->ssl, data, (int)len) <= 0) {
-        xgw_tls_log_errors(sid_of(c), "SSL_write");
-        return XGW_EIO;
+    /* Partial writes are enabled: each SSL_write may take only one record (16 KiB). With a
+     * memory BIO it never blocks, so loop until everything is encrypted. */
+    while (len > 0) {
+        int n = SSL_write(c->ssl, data, len > INT_MAX ? INT_MAX : (int)len);
+        if (n <= 0) {
+            xgw_tls_log_errors(sid_of(c), "SSL_write");
+            return XGW_EIO;
+        }
+        data += n;
+        len -= (size_t)n;
     }
     return flush_tls(c) < 0 ? XGW_EIO : XGW_OK;
 }
