@@ -69,6 +69,23 @@ function assertErrorSequence(seq, { label, open = false, conditions = null, clos
   return info;
 }
 
+/**
+ * After a frame that must fail the connection: expect a Close with `code` (the
+ * C side echoes it), then TCP closed at once (WS-20: within 1 s of the Close) and the upstream
+ * stream closed (CM-06) within 2 s.
+ */
+async function expectFailClose(ws, conn, code, what) {
+  const { close } = await ws.collectUntilClose(3000);
+  assert.equal(close, code, `${what}: expected Close ${code}, got ${close}`);
+  const at = ws.closeFrame ? ws.closeFrame.at : Date.now();
+  await ws.waitTcpClosed(3000).catch(() => {});
+  assert.ok(ws.tcpClosed && ws.tcpClosedAt - at <= 1000,
+    `${what}: TCP not closed within 1 s after the Close exchange (${ws.tcpClosed ? `${ws.tcpClosedAt - at} ms` : 'still open after 3 s'})`);
+  await conn.waitClosed(2000).catch(() => {
+    throw new Error(`${what}: upstream connection still open 2 s after the WebSocket failed; S received ${JSON.stringify(conn.received().slice(-80))}`);
+  });
+}
+
 let barrierSeq = 0;
 /** Send a presence from C and wait until S has it: proves everything sent before it was processed. */
 async function barrierUp(ws, conn, ms = 3000) {
@@ -228,18 +245,14 @@ describe('1.15 WebSocket framing', () => {
   test('WS-13 binary frame -> Close 1003, nothing forwarded, upstream closed', T, () => scenario({}, async (ctx) => {
     const { ws, conn } = await openWithConn(ctx);
     ws.sendBinary("<presence xmlns='jabber:client' id='binary-1'/>");
-    const { close } = await ws.collectUntilClose(3000);
-    assert.equal(close, 1003);
-    await conn.waitClosed(5000);
+    await expectFailClose(ws, conn, 1003, 'binary frame');
     assert.ok(!conn.received().includes('binary-1'), `binary content reached S: ${conn.received()}`);
   }));
 
   test('WS-14 invalid UTF-8 (C3 28) -> Close 1007; nothing reaches S', T, () => scenario({}, async (ctx) => {
     const { ws, conn } = await openWithConn(ctx);
     ws.sendText(Buffer.concat([Buffer.from("<presence xmlns='jabber:client' id='badutf8'><status>"), Buffer.from([0xc3, 0x28]), Buffer.from('</status></presence>')]));
-    const { close } = await ws.collectUntilClose(3000);
-    assert.equal(close, 1007);
-    await conn.waitClosed(5000);
+    await expectFailClose(ws, conn, 1007, 'invalid UTF-8');
     assert.ok(!conn.received().includes('badutf8'), `invalid message reached S: ${conn.received()}`);
   }));
 
@@ -299,9 +312,7 @@ describe('1.15 WebSocket framing', () => {
         const { ws, conn } = await openWithConn(ctx);
         const tag = name.replace(/\W+/g, '-');
         ws.sendRaw(Buffer.concat([make(), after(tag)]));
-        const { close } = await ws.collectUntilClose(3000);
-        assert.equal(close, 1002);
-        await conn.waitClosed(5000);
+        await expectFailClose(ws, conn, 1002, name);
         assert.ok(!conn.received().includes(`after-${tag}`), `data after the bad frame reached S: ${conn.received()}`);
       }));
     }
@@ -311,9 +322,7 @@ describe('1.15 WebSocket framing', () => {
     test(`WS-17 text frame with ${bit.toUpperCase()} set -> Close 1002`, T, () => scenario({}, async (ctx) => {
       const { ws, conn } = await openWithConn(ctx);
       ws.sendFrame({ opcode: OP.TEXT, [bit]: true, payload: `<presence xmlns='jabber:client' id='${bit}-set'/>` });
-      const { close } = await ws.collectUntilClose(3000);
-      assert.equal(close, 1002);
-      await conn.waitClosed(5000);
+      await expectFailClose(ws, conn, 1002, `${bit.toUpperCase()} set`);
       assert.ok(!conn.received().includes(`${bit}-set`));
     }));
   }
@@ -439,9 +448,7 @@ describe('1.15 WebSocket framing', () => {
   test('WS-23 64-bit length with the top bit set -> Close 1002', T, () => scenario({}, async (ctx) => {
     const { ws, conn } = await openWithConn(ctx);
     ws.sendFrame({ opcode: OP.TEXT, payload: '<a/>', rawLength64: Buffer.from([0x80, 0, 0, 0, 0, 0, 0, 4]) });
-    const { close } = await ws.collectUntilClose(3000);
-    assert.equal(close, 1002);
-    await conn.waitClosed(5000);
+    await expectFailClose(ws, conn, 1002, '64-bit length with the top bit set');
   }));
 
   test('WS-23 gateway frames use the minimal length encoding (7/16/64-bit)', T, () => scenario({}, async (ctx) => {
@@ -925,6 +932,10 @@ describe('1.16 WebSocket XMPP framing and stream semantics', () => {
           conn.send(`<enabled xmlns='${NS_SM}' id='sm-resume-1' resume='true'/>`);
           return true;
         }
+        if (el.local === 'resume' && el.raw.includes(NS_SM)) {
+          conn.send(`<resumed xmlns='${NS_SM}' h='0' previd='${el.attrs.previd}'/>`);
+          return true;
+        }
         return false;
       },
     };
@@ -940,6 +951,20 @@ describe('1.16 WebSocket XMPP framing and stream semantics', () => {
         await conn.waitClosed(5000);
         const after = conn.received().slice(conn.received().lastIndexOf('<enable'));
         assert.ok(!after.includes('</stream:stream>'), `G closed the resumable stream gracefully: ${after}`);
+        // a new WebSocket can resume through G
+        const again = await openWithConn(ctx);
+        again.ws.sendText(`<auth xmlns='${NS.SASL}' mechanism='PLAIN'>AHVzZXIAcGFzcw==</auth>`);
+        assert.equal(parseXml(await again.ws.nextText(3000)).local, 'success');
+        again.ws.sendText(openXml('example.com', "xml:lang='en'"));
+        assert.ok(isOpenEl(await again.ws.nextText(3000)));
+        await again.ws.nextText(3000); // features
+        again.ws.sendText(`<resume xmlns='${NS_SM}' h='0' previd='sm-resume-1'/>`);
+        const resumed = parseXml(await again.ws.nextText(3000));
+        assert.equal(resumed.local, 'resumed');
+        assert.equal(resumed.ns, NS_SM);
+        assert.equal(resumed.attrs.previd, 'sm-resume-1');
+        const el = await again.conn.waitForElement((e) => e.local === 'resume', 1000);
+        assert.equal(el.attrs.previd, 'sm-resume-1');
       }));
     }
   });
