@@ -130,7 +130,7 @@ static enum xgw_err get_integer(struct load_ctx *ctx, json_t *value, const struc
 static enum xgw_err handle_unsigned(struct load_ctx *ctx, json_t *value,
                                     const struct key_spec *spec, void *target)
 {
-    long long number;
+    long long number = 0;
     if (get_integer(ctx, value, spec, &number) != XGW_OK)
         return XGW_EINVAL;
     *(unsigned *)field(target, spec) = (unsigned)number;
@@ -140,7 +140,7 @@ static enum xgw_err handle_unsigned(struct load_ctx *ctx, json_t *value,
 static enum xgw_err handle_size(struct load_ctx *ctx, json_t *value, const struct key_spec *spec,
                                 void *target)
 {
-    long long number;
+    long long number = 0;
     if (get_integer(ctx, value, spec, &number) != XGW_OK)
         return XGW_EINVAL;
     *(size_t *)field(target, spec) = (size_t)number;
@@ -150,7 +150,7 @@ static enum xgw_err handle_size(struct load_ctx *ctx, json_t *value, const struc
 static enum xgw_err handle_port(struct load_ctx *ctx, json_t *value, const struct key_spec *spec,
                                 void *target)
 {
-    long long number;
+    long long number = 0;
     if (get_integer(ctx, value, spec, &number) != XGW_OK)
         return XGW_EINVAL;
     *(uint16_t *)field(target, spec) = (uint16_t)number;
