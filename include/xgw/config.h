@@ -24,13 +24,13 @@ struct xgw_listen {
 };
 
 struct xgw_route {
-    char *domain;             /* owned; XMPP domain (lower-cased), the 'to' of the web session */
-    char *host;               /* owned; hostname or numeric address of the XMPP server */
-    uint16_t port;            /* default 5222 */
-    enum xgw_tls_mode tls;    /* default XGW_TLS_STARTTLS */
-    bool tls_verify;          /* default true: verify the certificate against `domain` */
-    int allow_plaintext;      /* -1 = default (only when the connected address is loopback),
-                                 0 = never, 1 = always */
+    char *domain;          /* owned; XMPP domain (lower-cased), the 'to' of the web session */
+    char *host;            /* owned; hostname or numeric address of the XMPP server */
+    uint16_t port;         /* default 5222 */
+    enum xgw_tls_mode tls; /* default XGW_TLS_STARTTLS */
+    bool tls_verify;       /* default true: verify the certificate against `domain` */
+    int allow_plaintext;   /* -1 = default (only when the connected address is loopback),
+                              0 = never, 1 = always */
 };
 
 struct xgw_config {
@@ -44,20 +44,30 @@ struct xgw_config {
 
     char *www_root; /* owned; directory served at "/", NULL = no static files */
 
-    char *ws_path;                /* owned; default "/xmpp-websocket" */
-    unsigned ws_ping_interval_s;  /* default 30; 0 disables server pings */
-    unsigned ws_pong_timeout_s;   /* default 30: close with 1006-equivalent (TCP drop) after it */
-    char **ws_allowed_origins;    /* owned array of owned strings; empty = any origin */
+    char *ws_path;               /* owned; default "/xmpp-websocket" */
+    unsigned ws_ping_interval_s; /* default 30; 0 disables server pings */
+    unsigned ws_pong_timeout_s;  /* default 30: close with 1006-equivalent (TCP drop) after it */
+    char **ws_allowed_origins;   /* owned array of owned strings; empty = any origin */
     size_t ws_allowed_origin_count;
 
-    unsigned connect_timeout_s;   /* default 10: DNS + TCP + TLS + first stream header */
-    unsigned close_timeout_s;     /* default 5: wait for the peer's closing handshake */
-    char *ca_file;                /* owned; NULL = system default */
-    char *ca_dir;                 /* owned; NULL = system default */
+    char *bosh_path;             /* owned; default "/http-bind" */
+    unsigned bosh_max_wait_s;    /* default 50: clamp for the client's wait, below 60 s proxies */
+    unsigned bosh_max_hold;      /* default 1 */
+    unsigned bosh_inactivity_s;  /* default 60 */
+    unsigned bosh_polling_s;     /* default 2 */
+    unsigned bosh_maxpause_s;    /* default 120 */
+    size_t bosh_max_body_bytes;  /* default 131072 */
+    char **bosh_allowed_origins; /* owned; CORS origins for BOSH; empty = any ("*") */
+    size_t bosh_allowed_origin_count;
 
-    size_t max_stanza_bytes;      /* default 262144: one element either direction */
-    size_t max_queue_bytes;       /* default 1048576: per session, per direction */
-    unsigned max_sessions;        /* default 10000 */
+    unsigned connect_timeout_s; /* default 10: DNS + TCP + TLS + first stream header */
+    unsigned close_timeout_s;   /* default 5: wait for the peer's closing handshake */
+    char *ca_file;              /* owned; NULL = system default */
+    char *ca_dir;               /* owned; NULL = system default */
+
+    size_t max_stanza_bytes; /* default 262144: one element either direction */
+    size_t max_queue_bytes;  /* default 1048576: per session, per direction */
+    unsigned max_sessions;   /* default 10000 */
 
     enum xgw_log_level log_level; /* default info */
 };

@@ -18,6 +18,13 @@ void xgw_config_init_defaults(struct xgw_config *cfg)
     cfg->ws_path = xgw_strdup(XGW_DEFAULT_WS_PATH);
     cfg->ws_ping_interval_s = XGW_DEFAULT_WS_PING_INTERVAL_S;
     cfg->ws_pong_timeout_s = XGW_DEFAULT_WS_PONG_TIMEOUT_S;
+    cfg->bosh_path = xgw_strdup(XGW_DEFAULT_BOSH_PATH);
+    cfg->bosh_max_wait_s = XGW_DEFAULT_BOSH_MAX_WAIT_S;
+    cfg->bosh_max_hold = XGW_DEFAULT_BOSH_MAX_HOLD;
+    cfg->bosh_inactivity_s = XGW_DEFAULT_BOSH_INACTIVITY_S;
+    cfg->bosh_polling_s = XGW_DEFAULT_BOSH_POLLING_S;
+    cfg->bosh_maxpause_s = XGW_DEFAULT_BOSH_MAXPAUSE_S;
+    cfg->bosh_max_body_bytes = XGW_DEFAULT_BOSH_MAX_BODY;
     cfg->connect_timeout_s = XGW_DEFAULT_CONNECT_TIMEOUT_S;
     cfg->close_timeout_s = XGW_DEFAULT_CLOSE_TIMEOUT_S;
     cfg->max_stanza_bytes = XGW_DEFAULT_MAX_STANZA_BYTES;
@@ -45,6 +52,10 @@ void xgw_config_cleanup(struct xgw_config *cfg)
     xgw_free(cfg->listens);
     xgw_free(cfg->routes);
     xgw_free(cfg->ws_allowed_origins);
+    for (size_t i = 0; i < cfg->bosh_allowed_origin_count; i++)
+        xgw_free(cfg->bosh_allowed_origins[i]);
+    xgw_free(cfg->bosh_allowed_origins);
+    xgw_free(cfg->bosh_path);
     xgw_free(cfg->source_path);
     xgw_free(cfg->www_root);
     xgw_free(cfg->ws_path);
@@ -66,6 +77,7 @@ void xgw_config_copy(struct xgw_config *dst, const struct xgw_config *src)
     dst->source_path = xgw_strdup(src->source_path);
     dst->www_root = xgw_strdup(src->www_root);
     dst->ws_path = xgw_strdup(src->ws_path);
+    dst->bosh_path = xgw_strdup(src->bosh_path);
     dst->ca_file = xgw_strdup(src->ca_file);
     dst->ca_dir = xgw_strdup(src->ca_dir);
     dst->listens = xgw_calloc(src->listen_count, sizeof(*dst->listens));
@@ -83,6 +95,10 @@ void xgw_config_copy(struct xgw_config *dst, const struct xgw_config *src)
         xgw_calloc(src->ws_allowed_origin_count, sizeof(*dst->ws_allowed_origins));
     for (size_t i = 0; i < src->ws_allowed_origin_count; i++)
         dst->ws_allowed_origins[i] = xgw_strdup(src->ws_allowed_origins[i]);
+    dst->bosh_allowed_origins =
+        xgw_calloc(src->bosh_allowed_origin_count, sizeof(*dst->bosh_allowed_origins));
+    for (size_t i = 0; i < src->bosh_allowed_origin_count; i++)
+        dst->bosh_allowed_origins[i] = xgw_strdup(src->bosh_allowed_origins[i]);
 }
 
 static char ascii_lower(char c)

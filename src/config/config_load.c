@@ -307,6 +307,8 @@ static enum xgw_err handle_origins(struct load_ctx *ctx, json_t *value, const st
                                    void *target);
 static enum xgw_err handle_routes(struct load_ctx *ctx, json_t *value, const struct key_spec *spec,
                                   void *target);
+static enum xgw_err handle_bosh_origins(struct load_ctx *ctx, json_t *value,
+                                        const struct key_spec *spec, void *target);
 
 #define CFG(member)   offsetof(struct xgw_config, member)
 #define ROUTE(member) offsetof(struct xgw_route, member)
@@ -320,6 +322,17 @@ static const struct key_spec websocket_keys[] = {
     {"ping_interval_s", handle_unsigned, CFG(ws_ping_interval_s), 0, 3600, NULL},
     {"pong_timeout_s", handle_unsigned, CFG(ws_pong_timeout_s), 1, 3600, NULL},
     {"allowed_origins", handle_origins, 0, 0, 0, NULL},
+};
+static const struct key_spec bosh_keys[] = {
+    {"path", handle_ws_path, CFG(bosh_path), 0, 0, NULL},
+    {"max_wait_s", handle_unsigned, CFG(bosh_max_wait_s), 1, 3600, NULL},
+    {"max_hold", handle_unsigned, CFG(bosh_max_hold), 1, 10, NULL},
+    {"inactivity_s", handle_unsigned, CFG(bosh_inactivity_s), 5, 3600, NULL},
+    {"polling_s", handle_unsigned, CFG(bosh_polling_s), 0, 60, NULL},
+    {"maxpause_s", handle_unsigned, CFG(bosh_maxpause_s), 0, 3600, NULL},
+    {"max_body_bytes", handle_size, CFG(bosh_max_body_bytes), XGW_MIN_STANZA_BYTES,
+     XGW_MAX_STANZA_BYTES, NULL},
+    {"allowed_origins", handle_bosh_origins, 0, 0, 0, NULL},
 };
 static const struct key_spec upstream_keys[] = {
     {"connect_timeout_s", handle_unsigned, CFG(connect_timeout_s), 1, 300, NULL},
@@ -343,6 +356,7 @@ static const struct key_spec route_keys[] = {
     {"allow_plaintext", handle_allow_plaintext, ROUTE(allow_plaintext), 0, 0, NULL},
 };
 static const struct key_table websocket_table = TABLE(websocket_keys);
+static const struct key_table bosh_table = TABLE(bosh_keys);
 static const struct key_table upstream_table = TABLE(upstream_keys);
 static const struct key_table limits_table = TABLE(limits_keys);
 static const struct key_table route_table = TABLE(route_keys);
@@ -351,6 +365,7 @@ static const struct key_spec top_keys[] = {
     {"log_level", handle_log_level, CFG(log_level), 0, 0, NULL},
     {"www_root", handle_optional_string, CFG(www_root), 0, 0, NULL},
     {"websocket", handle_section, 0, 0, 0, &websocket_table},
+    {"bosh", handle_section, 0, 0, 0, &bosh_table},
     {"upstream", handle_section, 0, 0, 0, &upstream_table},
     {"limits", handle_section, 0, 0, 0, &limits_table},
     {"routes", handle_routes, 0, 0, 0, NULL},
@@ -389,15 +404,13 @@ static enum xgw_err handle_listen(struct load_ctx *ctx, json_t *value, const str
     return err;
 }
 
-static enum xgw_err handle_origins(struct load_ctx *ctx, json_t *value, const struct key_spec *spec,
-                                   void *target)
+/* An array of origins into (*items, *count), replacing what was there. */
+static enum xgw_err load_origins(struct load_ctx *ctx, json_t *value, char ***items, size_t *count)
 {
-    struct xgw_config *cfg = target;
-    size_t count = json_array_size(value);
-    XGW_UNUSED(spec);
+    size_t n = json_array_size(value);
     if (!json_is_array(value))
         return fail(ctx, false, "must be an array of origins like \"https://app.example\"");
-    for (size_t i = 0; i < count; i++) {
+    for (size_t i = 0; i < n; i++) {
         json_t *item = json_array_get(value, i);
         if (json_is_string(item) && xgw_config_origin_valid(json_string_value(item)))
             continue;
@@ -408,19 +421,35 @@ static enum xgw_err handle_origins(struct load_ctx *ctx, json_t *value, const st
         ctx->depth--;
         return err;
     }
-    for (size_t i = 0; i < cfg->ws_allowed_origin_count; i++)
-        xgw_free(cfg->ws_allowed_origins[i]);
-    xgw_free(cfg->ws_allowed_origins);
-    cfg->ws_allowed_origins = xgw_calloc(count, sizeof(char *));
-    cfg->ws_allowed_origin_count = count;
-    for (size_t i = 0; i < count; i++) {
+    for (size_t i = 0; i < *count; i++)
+        xgw_free((*items)[i]);
+    xgw_free(*items);
+    *items = xgw_calloc(n, sizeof(char *));
+    *count = n;
+    for (size_t i = 0; i < n; i++) {
         /* Browsers serialize scheme and host in lower case (RFC 6454 §6.2). */
         char *origin = xgw_strdup(json_string_value(json_array_get(value, i)));
         for (char *p = origin; *p; p++)
             *p = (*p >= 'A' && *p <= 'Z') ? (char)(*p - 'A' + 'a') : *p;
-        cfg->ws_allowed_origins[i] = origin;
+        (*items)[i] = origin;
     }
     return XGW_OK;
+}
+
+static enum xgw_err handle_origins(struct load_ctx *ctx, json_t *value, const struct key_spec *spec,
+                                   void *target)
+{
+    struct xgw_config *cfg = target;
+    XGW_UNUSED(spec);
+    return load_origins(ctx, value, &cfg->ws_allowed_origins, &cfg->ws_allowed_origin_count);
+}
+
+static enum xgw_err handle_bosh_origins(struct load_ctx *ctx, json_t *value,
+                                        const struct key_spec *spec, void *target)
+{
+    struct xgw_config *cfg = target;
+    XGW_UNUSED(spec);
+    return load_origins(ctx, value, &cfg->bosh_allowed_origins, &cfg->bosh_allowed_origin_count);
 }
 
 /* routes[index]: the object, its required keys and the uniqueness of its domain. */
@@ -489,6 +518,17 @@ static enum xgw_err check_limits(struct load_ctx *ctx, json_t *root, const struc
     return fail(ctx, false, "must be at most limits.max_queue_bytes (%zu)", cfg->max_queue_bytes);
 }
 
+/* The WebSocket and BOSH endpoints share the port, so they need different paths. */
+static enum xgw_err check_paths(struct load_ctx *ctx, json_t *root, const struct xgw_config *cfg)
+{
+    if (strcmp(cfg->ws_path, cfg->bosh_path) != 0)
+        return XGW_OK;
+    bool bosh_in_file = json_object_get(json_object_get(root, "bosh"), "path") != NULL;
+    push_key(ctx, bosh_in_file ? "bosh" : "websocket");
+    push_key(ctx, "path");
+    return fail(ctx, false, "\"%s\" is used by both websocket.path and bosh.path", cfg->bosh_path);
+}
+
 static enum xgw_err load_text(struct xgw_config *cfg, const char *text, size_t len,
                               const char *name, char *err, size_t err_len)
 {
@@ -509,6 +549,8 @@ static enum xgw_err load_text(struct xgw_config *cfg, const char *text, size_t l
                               : fail(&ctx, false, "the top level must be an object");
     if (result == XGW_OK)
         result = check_limits(&ctx, root, &scratch);
+    if (result == XGW_OK)
+        result = check_paths(&ctx, root, &scratch);
     if (result == XGW_OK) {
         xgw_config_cleanup(cfg);
         *cfg = scratch;

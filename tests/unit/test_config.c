@@ -233,7 +233,7 @@ static void test_unknown_keys(void **state)
     (void)state;
     expect_error("{\n  \"listen\": [\"127.0.0.1:5280\"],\n  \"bogus\": 1\n}",
                  NAME ":3:3: bogus: unknown key (known keys: listen, log_level, www_root, "
-                      "websocket, upstream, limits, routes; \"#...\" keys are comments)");
+                      "websocket, bosh, upstream, limits, routes; \"#...\" keys are comments)");
     expect_error("{\n  \"websocket\": {\n    \"path\": \"/x\",\n      \"pingg\": 3\n  }\n}",
                  NAME ":4:7: websocket.pingg: unknown key (known keys: path, ping_interval_s, "
                       "pong_timeout_s, allowed_origins; \"#...\" keys are comments)");
@@ -249,7 +249,7 @@ static void test_unknown_keys(void **state)
                     "or '#'");
     expect_error("{\"#\u00e9\\\"}\": \"x\\\"y\", \"w\\u0077w_root\": null, \"\u00e9\": 1}",
                  NAME ":1:42: \u00e9: unknown key (known keys: listen, log_level, www_root, "
-                      "websocket, upstream, limits, routes; \"#...\" keys are comments)");
+                      "websocket, bosh, upstream, limits, routes; \"#...\" keys are comments)");
 }
 
 static void test_wrong_types(void **state)
@@ -515,6 +515,54 @@ static void test_websocket_values(void **state)
                     "\"debug\"");
 }
 
+static void test_bosh_values(void **state)
+{
+    struct xgw_config cfg;
+    (void)state;
+    assert_int_equal(load(&cfg, "{}"), XGW_OK);
+    assert_string_equal(cfg.bosh_path, "/http-bind");
+    assert_int_equal(cfg.bosh_max_wait_s, 50);
+    assert_int_equal(cfg.bosh_max_hold, 1);
+    assert_int_equal(cfg.bosh_inactivity_s, 60);
+    assert_int_equal(cfg.bosh_polling_s, 2);
+    assert_int_equal(cfg.bosh_maxpause_s, 120);
+    assert_int_equal(cfg.bosh_max_body_bytes, 131072);
+    assert_int_equal(cfg.bosh_allowed_origin_count, 0);
+    xgw_config_cleanup(&cfg);
+    assert_int_equal(load(&cfg, "{\"bosh\": {\"path\": \"/bosh\", \"max_wait_s\": 30, "
+                                "\"max_hold\": 2, \"inactivity_s\": 90, \"polling_s\": 0, "
+                                "\"maxpause_s\": 0, \"max_body_bytes\": 65536, "
+                                "\"allowed_origins\": [\"https://App.Example\"]}}"),
+                     XGW_OK);
+    assert_string_equal(cfg.bosh_path, "/bosh");
+    assert_int_equal(cfg.bosh_max_wait_s, 30);
+    assert_int_equal(cfg.bosh_max_hold, 2);
+    assert_int_equal(cfg.bosh_inactivity_s, 90);
+    assert_int_equal(cfg.bosh_max_body_bytes, 65536);
+    assert_int_equal(cfg.bosh_allowed_origin_count, 1);
+    assert_string_equal(cfg.bosh_allowed_origins[0], "https://app.example");
+    /* The copy used for failed loads must carry the BOSH origins too (no leak, no loss). */
+    assert_int_equal(
+        xgw_config_load_string(&cfg, "{\"bosh\": {\"max_hold\": 0}}", NAME, err, sizeof(err)),
+        XGW_EINVAL);
+    assert_string_equal(cfg.bosh_allowed_origins[0], "https://app.example");
+    xgw_config_cleanup(&cfg);
+    expect_error_at("{\"bosh\": {\"max_wait_s\": 0}}", "0}",
+                    "bosh.max_wait_s: must be an integer between 1 and 3600");
+    expect_error_at("{\"bosh\": {\"inactivity_s\": 4}}", "4}",
+                    "bosh.inactivity_s: must be an integer between 5 and 3600");
+    expect_error_at("{\"bosh\": {\"allowed_origins\": [\"*\"]}}", "\"*\"",
+                    "bosh.allowed_origins[0]: must be an origin like \"https://app.example\" "
+                    "(scheme://host[:port], no path)");
+    expect_error_at("{\"bosh\": {\"path\": \"/xmpp-websocket\"}}", "\"/xmpp-websocket\"",
+                    "bosh.path: \"/xmpp-websocket\" is used by both websocket.path and "
+                    "bosh.path");
+    expect_error_at("{\"bosh\": {\"wait\": 10}}", "\"wait\"",
+                    "bosh.wait: unknown key (known keys: path, max_wait_s, max_hold, "
+                    "inactivity_s, polling_s, maxpause_s, max_body_bytes, allowed_origins; "
+                    "\"#...\" keys are comments)");
+}
+
 static void test_failed_load_leaves_config_unchanged(void **state)
 {
     struct xgw_config cfg;
@@ -600,6 +648,13 @@ static void test_example_configs_load(void **state)
     assert_int_equal(cfg.listens[0].port, defaults.listens[0].port);
     assert_int_equal(cfg.log_level, defaults.log_level);
     assert_null(cfg.www_root);
+    assert_string_equal(cfg.bosh_path, defaults.bosh_path);
+    assert_int_equal(cfg.bosh_max_wait_s, defaults.bosh_max_wait_s);
+    assert_int_equal(cfg.bosh_max_hold, defaults.bosh_max_hold);
+    assert_int_equal(cfg.bosh_inactivity_s, defaults.bosh_inactivity_s);
+    assert_int_equal(cfg.bosh_polling_s, defaults.bosh_polling_s);
+    assert_int_equal(cfg.bosh_maxpause_s, defaults.bosh_maxpause_s);
+    assert_int_equal(cfg.bosh_max_body_bytes, defaults.bosh_max_body_bytes);
     assert_string_equal(cfg.ws_path, defaults.ws_path);
     assert_int_equal(cfg.ws_ping_interval_s, defaults.ws_ping_interval_s);
     assert_int_equal(cfg.ws_pong_timeout_s, defaults.ws_pong_timeout_s);
@@ -857,6 +912,7 @@ int main(void)
         cmocka_unit_test(test_route_parse),
         cmocka_unit_test(test_route_errors_in_file),
         cmocka_unit_test(test_websocket_values),
+        cmocka_unit_test(test_bosh_values),
         cmocka_unit_test(test_failed_load_leaves_config_unchanged),
         cmocka_unit_test(test_load_file),
         cmocka_unit_test(test_load_file_missing),
