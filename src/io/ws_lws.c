@@ -262,8 +262,12 @@ static int on_writeable(struct ws_conn *c)
         c->close_sent = true;
         if (lws_write(c->wsi, frame + LWS_PRE, 4, LWS_WRITE_RAW) < 0)
             return -1;
-        if (c->closed_by_client)
-            return -1; /* the client's Close came first: both sides are done */
+        /* The client's Close came first: both sides are done. After a protocol failure
+         * (1002, 1003, 1007, 1009) RFC 6455 §7.1.7 wants the Close frame and then the TCP close,
+         * without waiting for an answer. */
+        if (c->closed_by_client || (c->close_code != LWS_CLOSE_STATUS_NORMAL &&
+                                    c->close_code != LWS_CLOSE_STATUS_GOINGAWAY))
+            return -1;
         /* WS-39: wait a bounded time for the client's Close (xgw_ws_ping_tick drops it). */
         c->close_sent_ms = uv_now(&c->io->loop);
     }
