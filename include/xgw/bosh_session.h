@@ -84,6 +84,10 @@ void xgw_bosh_shutdown(struct xgw_bosh *bosh, uint64_t now_ms);
  * requests -> BAD_REQUEST). Uses the default Content-Type. */
 void xgw_bosh_reject(struct xgw_bosh *bosh, struct xgw_bosh_conn *conn, enum xgw_bosh_cond cond);
 
+/* One pointer-sized slot per session that belongs to the io layer (its timer); NULL until the
+ * io layer sets it. */
+void **xgw_bosh_session_host_slot(struct xgw_bosh_session *bs);
+
 /* Number of live sessions (for logs, /status and tests). */
 size_t xgw_bosh_session_count(const struct xgw_bosh *bosh);
 
