@@ -72,8 +72,13 @@ struct xgw_bosh_req {
  * POLICY_VIOLATION for a body over max_bytes. An XML declaration before <body> and whitespace
  * between payloads are accepted (BOSH-17). */
 XGW_MUST_CHECK enum xgw_err xgw_bosh_req_parse(const char *data, size_t len, size_t max_bytes,
-                                               struct xgw_bosh_req *req,
-                                               enum xgw_bosh_cond *cond);
+                                               struct xgw_bosh_req *req, enum xgw_bosh_cond *cond);
 void xgw_bosh_req_cleanup(struct xgw_bosh_req *req);
+
+/* For a body xgw_bosh_req_parse refused: if it is still well-formed XML whose root is <body/> in
+ * http://jabber.org/protocol/httpbind with a 'sid' attribute of fewer than out_len bytes, copies
+ * the sid into out and returns true, so the session can be told (legacy HTTP 400, BOSH-80). */
+bool xgw_bosh_req_peek_sid(const char *data, size_t len, size_t max_bytes, char *out,
+                           size_t out_len);
 
 #endif
