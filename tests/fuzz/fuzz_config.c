@@ -31,23 +31,42 @@ static bool same_routes(const struct xgw_config *a, const struct xgw_config *b)
     return true;
 }
 
-static bool same_config(const struct xgw_config *a, const struct xgw_config *b)
+static bool same_strings(char *const *a, size_t a_count, char *const *b, size_t b_count)
 {
-    if (a->listen_count != b->listen_count ||
-        a->ws_allowed_origin_count != b->ws_allowed_origin_count)
+    if (a_count != b_count)
+        return false;
+    for (size_t i = 0; i < a_count; i++)
+        if (!str_eq(a[i], b[i]))
+            return false;
+    return true;
+}
+
+static bool same_lists(const struct xgw_config *a, const struct xgw_config *b)
+{
+    if (a->listen_count != b->listen_count)
         return false;
     for (size_t i = 0; i < a->listen_count; i++)
         if (!str_eq(a->listens[i].host, b->listens[i].host) ||
             a->listens[i].port != b->listens[i].port)
             return false;
-    for (size_t i = 0; i < a->ws_allowed_origin_count; i++)
-        if (!str_eq(a->ws_allowed_origins[i], b->ws_allowed_origins[i]))
-            return false;
-    return same_routes(a, b) && str_eq(a->source_path, b->source_path) &&
+    return same_routes(a, b) &&
+           same_strings(a->ws_allowed_origins, a->ws_allowed_origin_count, b->ws_allowed_origins,
+                        b->ws_allowed_origin_count) &&
+           same_strings(a->bosh_allowed_origins, a->bosh_allowed_origin_count,
+                        b->bosh_allowed_origins, b->bosh_allowed_origin_count);
+}
+
+static bool same_config(const struct xgw_config *a, const struct xgw_config *b)
+{
+    return same_lists(a, b) && str_eq(a->source_path, b->source_path) &&
            str_eq(a->www_root, b->www_root) && str_eq(a->ws_path, b->ws_path) &&
-           str_eq(a->ca_file, b->ca_file) && str_eq(a->ca_dir, b->ca_dir) &&
-           a->ws_ping_interval_s == b->ws_ping_interval_s &&
+           str_eq(a->bosh_path, b->bosh_path) && str_eq(a->ca_file, b->ca_file) &&
+           str_eq(a->ca_dir, b->ca_dir) && a->ws_ping_interval_s == b->ws_ping_interval_s &&
            a->ws_pong_timeout_s == b->ws_pong_timeout_s &&
+           a->bosh_max_wait_s == b->bosh_max_wait_s && a->bosh_max_hold == b->bosh_max_hold &&
+           a->bosh_inactivity_s == b->bosh_inactivity_s && a->bosh_polling_s == b->bosh_polling_s &&
+           a->bosh_maxpause_s == b->bosh_maxpause_s &&
+           a->bosh_max_body_bytes == b->bosh_max_body_bytes &&
            a->connect_timeout_s == b->connect_timeout_s &&
            a->close_timeout_s == b->close_timeout_s && a->max_stanza_bytes == b->max_stanza_bytes &&
            a->max_queue_bytes == b->max_queue_bytes && a->max_sessions == b->max_sessions &&
@@ -61,6 +80,7 @@ static void check_usable(const struct xgw_config *cfg)
     for (size_t i = 0; i < cfg->listen_count; i++)
         FUZZ_CHECK(cfg->listens[i].host != NULL && cfg->listens[i].port != 0);
     FUZZ_CHECK(cfg->ws_path != NULL && cfg->ws_path[0] == '/');
+    FUZZ_CHECK(cfg->bosh_path != NULL && cfg->bosh_path[0] == '/');
     FUZZ_CHECK(cfg->max_queue_bytes >= cfg->max_stanza_bytes);
     for (size_t i = 0; i < cfg->route_count; i++) {
         const struct xgw_route *r = &cfg->routes[i];

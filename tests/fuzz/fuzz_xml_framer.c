@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "fuzz.h"
+#include "xgw/buf.h"
+#include "xgw/features.h"
 #include "xgw/ns.h"
 #include "xgw/xml_framer.h"
 #include "xgw/xml_tree.h"
@@ -45,6 +47,24 @@ static bool needs_lang(const struct xgw_xml_node *root)
            xgw_xml_is(root, XGW_NS_CLIENT, "presence") || xgw_xml_is(root, XGW_NS_CLIENT, "iq");
 }
 
+/* What the session does with <stream:features/>: the filtered form the web client gets must
+ * parse standalone and keep no <starttls/> (XMPP-04). */
+static void check_features(const char *bytes, size_t len, unsigned max_depth)
+{
+    (void)xgw_features_tls(bytes, len);
+    struct xgw_buf out;
+    xgw_buf_init(&out, SIZE_MAX / 2);
+    enum xgw_err err = xgw_features_filter(bytes, len, &out);
+    FUZZ_CHECK(err == XGW_OK || err == XGW_EAGAIN || err == XGW_EPROTO);
+    if (err == XGW_OK) {
+        struct xgw_xml_node *root = fuzz_must_parse(out.data, out.len, max_depth, "features");
+        FUZZ_CHECK(xgw_xml_is(root, XGW_NS_STREAM, "features"));
+        FUZZ_CHECK(xgw_xml_child(root, XGW_NS_TLS, "starttls") == NULL);
+        xgw_xml_node_free(root);
+    }
+    xgw_buf_cleanup(&out);
+}
+
 /* The element's bytes must stand alone: parse them with the same depth cap and compare names. */
 static void on_element(void *user, const char *bytes, size_t len, const char *ns, const char *local)
 {
@@ -56,6 +76,10 @@ static void on_element(void *user, const char *bytes, size_t len, const char *ns
     FUZZ_CHECK(strcmp(root->local, local) == 0);
     if (r->has_lang && needs_lang(root))
         FUZZ_CHECK(xgw_xml_attr_get(root, XGW_NS_XML, "lang") != NULL);
+    if (xgw_xml_is(root, XGW_NS_STREAM, "features"))
+        check_features(bytes, len, r->max_depth);
+    if (strcmp(local, "enabled") == 0)
+        (void)xgw_features_sm_resume(bytes, len);
     xgw_xml_node_free(root);
     r->elements++;
     if (r->flags & FLAG_PAUSE_IN_CALLBACK)
