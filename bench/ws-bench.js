@@ -42,6 +42,7 @@ const DEFAULTS = {
   gwBin: path.join(REPO, 'build-release', 'xmppgw'),
   out: path.join(__dirname, 'results', 'latest.md'),
   save: true,
+  waitIdle: 60,
 };
 
 function usage() {
@@ -58,7 +59,9 @@ function usage() {
   --no-presence       do not send initial presence after binding
   --gw-bin FILE       xmppgw binary (default build-release/xmppgw)
   --out FILE          Markdown output (default bench/results/latest.md); JSON next to it
-  --no-save           print only; write no files`;
+  --no-save           print only; write no files
+  --wait-idle S       before each path, wait up to S s for other processes to use < 0.25 cores
+                      (default ${DEFAULTS.waitIdle}; 0 = do not wait)`;
 }
 
 function parseArgs(argv) {
@@ -92,6 +95,7 @@ function parseArgs(argv) {
       case '--gw-bin': o.gwBin = path.resolve(val()); break;
       case '--out': o.out = path.resolve(val()); break;
       case '--no-save': o.save = false; break;
+      case '--wait-idle': o.waitIdle = num(a, val(), 0, 3600); break;
       case '--help': case '-h': process.stdout.write(`${usage()}\n`); process.exit(0); break;
       default: throw new Error(`unknown argument ${a}\n${usage()}`);
     }
@@ -197,8 +201,23 @@ async function closeAll(sessions, ms) {
   await Promise.all(sessions.map((s) => s.close(ms).catch(() => {})));
 }
 
+/** Wait (up to waitS) until the machine's busy CPU over 1 s is below 0.25 cores; returns the last level. */
+async function waitIdle(waitS) {
+  const deadline = performance.now() + waitS * 1000;
+  let said = false;
+  for (;;) {
+    const b0 = machineBusyMs();
+    const t0 = performance.now();
+    await delay(1000);
+    const busy = b0 == null ? 0 : (machineBusyMs() - b0) / (performance.now() - t0);
+    if (busy < 0.25 || performance.now() >= deadline) return busy;
+    if (!said) { log(`machine busy (${busy.toFixed(2)} cores used by other processes); waiting up to ${waitS} s`); said = true; }
+  }
+}
+
 async function runPath(pathKey, opts, accounts) {
   const r = { path: pathKey, label: PATHS[pathKey], problems: {}, problemSamples: [], notes: [] };
+  r.busyBefore = await waitIdle(opts.waitIdle);
   const problem = (kind, detail) => {
     r.problems[kind] = (r.problems[kind] || 0) + 1;
     if (r.problemSamples.length < 8) r.problemSamples.push(`${kind}: ${String(detail).slice(0, 500)}`);
@@ -445,6 +464,7 @@ function table(results, opts) {
   row('load generator (Node) CPU per message (ms)', (r) => f(r.load.clientCpuPerMsg, 3));
   row('load generator event-loop delay p99 / max (ms)', (r) => `${f(r.load.clientLoopDelayP99, 1)} / ${f(r.load.clientLoopDelayMax, 1)}`);
   row('machine busy during load, all / other processes (cores)', (r) => `${f(r.load.machineBusyCores, 2)} / ${f(r.load.otherCores, 2)}`);
+  row('machine busy before the path (cores)', (r) => f(r.busyBefore, 2));
   row('load average at start → end of path', (r) => `${r.loadavgStart} → ${r.loadavgEnd}`);
   const line = (cells) => `| ${cells.join(' | ')} |`;
   return [line(['', ...cols]), line(['---', ...cols.map(() => '---')]), ...rows.map(line)].join('\n');
@@ -524,6 +544,13 @@ async function main() {
     const json = { startedAt, command, machine: info, options: opts, results };
     fs.writeFileSync(opts.out.replace(/\.md$/, '') + '.json', `${JSON.stringify(json, null, 2)}\n`);
     log(`wrote ${path.relative(process.cwd(), opts.out)} (+ .json)`);
+    // A copy named after the scale, so runs at different sizes can sit side by side.
+    if (path.basename(opts.out) === 'latest.md') {
+      const named = path.join(path.dirname(opts.out), `sessions-${opts.sessions}-rate-${opts.rate}-dur-${opts.duration}.md`);
+      fs.copyFileSync(opts.out, named);
+      fs.copyFileSync(opts.out.replace(/\.md$/, '.json'), named.replace(/\.md$/, '.json'));
+      log(`copied to ${path.relative(process.cwd(), named)} (+ .json)`);
+    }
   }
   const bad = results.some((r) => r.error || (r.logins && r.logins.failures) || (r.load && r.load.delivered < r.load.sent));
   process.exitCode = bad ? 1 : 0;
