@@ -50,8 +50,8 @@ struct xgw_xml_limits {
  * On XGW_EPROTO *cond is: XGW_SC_NOT_WELL_FORMED (syntax, empty input, several roots, text
  * outside the root, unbound prefix), XGW_SC_RESTRICTED_XML (comment, PI, DOCTYPE, entity
  * declaration or non-predefined entity reference), XGW_SC_POLICY_VIOLATION (size or depth),
- * XGW_SC_UNSUPPORTED_ENCODING (declared encoding other than UTF-8) or XGW_SC_INVALID_XML
- * (invalid UTF-8 or characters not allowed in XML). */
+ * XGW_SC_UNSUPPORTED_ENCODING (declared encoding other than UTF-8, or bytes that are not
+ * UTF-8: RFC 6120 §11.6) or XGW_SC_INVALID_XML (UTF-8 for a character XML forbids). */
 XGW_MUST_CHECK enum xgw_err xgw_xml_parse_document(const char *data, size_t len,
                                                    const struct xgw_xml_limits *limits,
                                                    struct xgw_xml_node **root,

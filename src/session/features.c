@@ -4,13 +4,15 @@
 
 #include <string.h>
 
+#include "xgw/limits.h"
 #include "xgw/ns.h"
 #include "xgw/xml_tree.h"
 #include "xgw/xml_write.h"
 
 static struct xgw_xml_node *parse(const char *bytes, size_t len)
 {
-    struct xgw_xml_limits limits = {.max_bytes = len + 1, .max_depth = 32};
+    /* The framer already bounded the element; take it as deep as the framer allows. */
+    struct xgw_xml_limits limits = {.max_bytes = len + 1, .max_depth = XGW_MAX_XML_DEPTH};
     struct xgw_xml_node *root = NULL;
     enum xgw_stream_cond cond;
     if (xgw_xml_parse_document(bytes, len, &limits, &root, &cond) != XGW_OK)

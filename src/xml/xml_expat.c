@@ -103,56 +103,60 @@ void xgw_expat_install_guards(struct xgw_expat_guard *guard)
 
 /* ---- character validity and error mapping ---- */
 
-/* Length of the UTF-8 sequence at s (at most n bytes available) if it encodes a character
- * allowed by XML 1.0, 0 if it is invalid; *partial is set when s is a valid but cut prefix. */
-static size_t xml_char_len(const unsigned char *s, size_t n, bool *partial)
+enum char_class { CHAR_OK, CHAR_PARTIAL, CHAR_NOT_UTF8, CHAR_NOT_XML };
+
+/* Classifies the UTF-8 sequence at s (at most n bytes available); *len gets its length when it
+ * is CHAR_OK. CHAR_PARTIAL: a valid but cut prefix. CHAR_NOT_XML: well-formed UTF-8 for a
+ * character XML 1.0 forbids (controls, U+FFFE, U+FFFF). */
+static enum char_class classify_char(const unsigned char *s, size_t n, size_t *len)
 {
     unsigned c = s[0];
-    size_t len;
     uint32_t cp;
-    *partial = false;
-    if (c < 0x80)
-        return (c >= 0x20 || c == 0x9 || c == 0xA || c == 0xD) ? 1 : 0;
+    if (c < 0x80) {
+        *len = 1;
+        return (c >= 0x20 || c == 0x9 || c == 0xA || c == 0xD) ? CHAR_OK : CHAR_NOT_XML;
+    }
     if (c >= 0xC2 && c <= 0xDF) {
-        len = 2;
+        *len = 2;
         cp = c & 0x1F;
     } else if (c >= 0xE0 && c <= 0xEF) {
-        len = 3;
+        *len = 3;
         cp = c & 0x0F;
     } else if (c >= 0xF0 && c <= 0xF4) {
-        len = 4;
+        *len = 4;
         cp = c & 0x07;
     } else {
-        return 0;
+        return CHAR_NOT_UTF8;
     }
-    for (size_t i = 1; i < len; i++) {
-        if (i >= n) {
-            *partial = true;
-            return 0;
-        }
+    for (size_t i = 1; i < *len; i++) {
+        if (i >= n)
+            return CHAR_PARTIAL;
         if ((s[i] & 0xC0) != 0x80)
-            return 0;
+            return CHAR_NOT_UTF8;
         cp = (cp << 6) | (s[i] & 0x3F);
     }
     static const uint32_t min_cp[5] = {0, 0, 0x80, 0x800, 0x10000};
-    if (cp < min_cp[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF) || cp == 0xFFFE ||
-        cp == 0xFFFF)
-        return 0;
-    return len;
+    if (cp < min_cp[*len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+        return CHAR_NOT_UTF8; /* overlong, out of range or a surrogate: not UTF-8 at all */
+    return (cp == 0xFFFE || cp == 0xFFFF) ? CHAR_NOT_XML : CHAR_OK;
 }
 
-bool xgw_expat_utf8_valid(const char *data, size_t len, bool more_may_follow)
+/* The first problem in data: CHAR_OK when every character is valid (a cut sequence at the end
+ * counts as valid when more_may_follow). */
+static enum char_class scan(const char *data, size_t len, bool more_may_follow)
 {
     const unsigned char *s = (const unsigned char *)data;
     size_t i = 0;
     while (i < len) {
-        bool partial;
-        size_t n = xml_char_len(s + i, len - i, &partial);
-        if (n == 0)
-            return partial && more_may_follow;
+        size_t n = 0;
+        enum char_class cls = classify_char(s + i, len - i, &n);
+        if (cls == CHAR_PARTIAL)
+            return more_may_follow ? CHAR_OK : CHAR_NOT_UTF8;
+        if (cls != CHAR_OK)
+            return cls;
         i += n;
     }
-    return true;
+    return CHAR_OK;
 }
 
 enum xgw_stream_cond xgw_expat_error_cond(XML_Parser parser, const char *data, size_t len,
@@ -161,8 +165,16 @@ enum xgw_stream_cond xgw_expat_error_cond(XML_Parser parser, const char *data, s
     switch (XML_GetErrorCode(parser)) {
     case XML_ERROR_INVALID_TOKEN:
     case XML_ERROR_PARTIAL_CHAR:
-        return xgw_expat_utf8_valid(data, len, more_may_follow) ? XGW_SC_NOT_WELL_FORMED
-                                                                : XGW_SC_INVALID_XML;
+        /* RFC 6120 §11.6: bytes that are not UTF-8 are unsupported-encoding; UTF-8 for a
+         * character XML forbids is invalid-xml; anything else is a syntax error. */
+        switch (scan(data, len, more_may_follow)) {
+        case CHAR_NOT_UTF8:
+            return XGW_SC_UNSUPPORTED_ENCODING;
+        case CHAR_NOT_XML:
+            return XGW_SC_INVALID_XML;
+        default:
+            return XGW_SC_NOT_WELL_FORMED;
+        }
     case XML_ERROR_BAD_CHAR_REF:
         return XGW_SC_INVALID_XML;
     case XML_ERROR_UNDEFINED_ENTITY:

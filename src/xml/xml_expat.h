@@ -39,13 +39,11 @@ void xgw_expat_install_guards(struct xgw_expat_guard *guard);
 /* Records cond (unless a condition is already recorded) and stops the parser for good. */
 void xgw_expat_fail(struct xgw_expat_guard *guard, enum xgw_stream_cond cond);
 
-/* True if data holds only well-encoded UTF-8 XML characters. A sequence cut by the end of the
- * data counts as valid only when more_may_follow. */
-bool xgw_expat_utf8_valid(const char *data, size_t len, bool more_may_follow);
-
 /* The stream condition for the parser's current expat error. data/len are the input bytes from
- * the error position on (or the whole document), scanned to tell invalid-xml (bad UTF-8 or a
- * character XML forbids) from not-well-formed; more_may_follow as for xgw_expat_utf8_valid. */
+ * the error position on (or the whole document), scanned to tell unsupported-encoding (bytes
+ * that are not UTF-8, RFC 6120 §11.6) and invalid-xml (UTF-8 for a character XML forbids) from
+ * not-well-formed. A sequence cut by the end of data counts as valid only when more_may_follow
+ * (the framer's input may continue). */
 enum xgw_stream_cond xgw_expat_error_cond(XML_Parser parser, const char *data, size_t len,
                                           bool more_may_follow);
 

@@ -362,7 +362,8 @@ static void test_other_errors(void **state)
     expect_fail(HDR " &amp; ", 4096, 8, XGW_SC_BAD_FORMAT);
     expect_fail(HDR "<message></iq>", 4096, 8, XGW_SC_NOT_WELL_FORMED);
     expect_fail(HDR "<p:message/>", 4096, 8, XGW_SC_NOT_WELL_FORMED);
-    expect_fail(HDR "<message><body>\xC3\x28</body></message>", 4096, 8, XGW_SC_INVALID_XML);
+    expect_fail(HDR "<message><body>\xC3\x28</body></message>", 4096, 8,
+                XGW_SC_UNSUPPORTED_ENCODING); /* XMPP-16: not UTF-8 */
     expect_fail(HDR "<message><body>\x01</body></message>", 4096, 8, XGW_SC_INVALID_XML);
     expect_fail(HDR "<message><body>&#0;</body></message>", 4096, 8, XGW_SC_INVALID_XML);
     expect_fail(HDR "</stream:stream><message/>", 4096, 8, XGW_SC_NOT_WELL_FORMED);
