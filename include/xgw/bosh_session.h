@@ -33,24 +33,30 @@ struct xgw_bosh_host_ops {
     void (*respond)(void *host, struct xgw_bosh_conn *conn, unsigned status,
                     const char *content_type, const char *body, size_t len);
     /* The session's earliest deadline is now `deadline_ms` (UINT64_MAX: none). The io layer
-     * (re)arms one timer and calls xgw_bosh_session_tick() when it fires. */
+     * (re)arms one one-shot timer and calls xgw_bosh_session_tick() when it fires; after that
+     * call the timer counts as disarmed until the next schedule(). A deadline at or before the
+     * current time means "tick as soon as possible" (next loop iteration): the BOSH layer asks
+     * for that when upstream data or the end of the stream arrives outside its own calls, so
+     * that every response is sent from a tick with an exact clock. */
     void (*schedule)(void *host, struct xgw_bosh_session *bs, uint64_t deadline_ms);
-    /* The session is finished and will be freed right after this returns: drop its timer. */
+    /* The session is finished and will be freed right after this returns: drop its timer.
+     * May come without any schedule() before it (a creation refused at once). */
     void (*released)(void *host, struct xgw_bosh_session *bs);
-    /* Lower-case hex SHA-1 of data (41 bytes with NUL) for XEP-0124 §15 key sequencing. */
+    /* Lower-case hex SHA-1 of data (41 bytes with NUL) for XEP-0124 §15 key sequencing.
+     * NULL: keys are not checked (BOSH-86). */
     void (*sha1_hex)(const char *data, size_t len, char out[41]);
 };
 
 /* Server-side limits and defaults (config keys bosh.*; defaults in limits.h). */
 struct xgw_bosh_settings {
-    unsigned max_wait_s;      /* clamp for the client's wait (default 50: below 60 s proxies) */
-    unsigned default_wait_s;  /* when the client gives no wait */
-    unsigned max_hold;        /* clamp for hold (default 1) */
-    unsigned inactivity_s;    /* advertised inactivity (default 60) */
-    unsigned polling_s;       /* advertised polling (default 2) */
-    unsigned maxpause_s;      /* advertised maxpause (default 120) */
-    size_t max_body_bytes;    /* request body cap (default 131072) */
-    size_t max_queue_bytes;   /* queued upstream data per session (limits.max_queue_bytes) */
+    unsigned max_wait_s;     /* clamp for the client's wait (default 50: below 60 s proxies) */
+    unsigned default_wait_s; /* when the client gives no wait */
+    unsigned max_hold;       /* clamp for hold (default 1) */
+    unsigned inactivity_s;   /* advertised inactivity (default 60) */
+    unsigned polling_s;      /* advertised polling (default 2) */
+    unsigned maxpause_s;     /* advertised maxpause (default 120) */
+    size_t max_body_bytes;   /* request body cap (default 131072) */
+    size_t max_queue_bytes;  /* queued upstream data per session (limits.max_queue_bytes) */
 };
 
 /* Creates the BOSH layer for a gateway. host/ops are borrowed for its lifetime. */
