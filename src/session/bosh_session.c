@@ -421,7 +421,7 @@ static void process_due(struct xgw_bosh_session *bs, uint64_t now)
         break;
     case BS_CREATING:
         /* XEP206-03: with the features; CM-02: at wait expiry without them (sid always). */
-        if (bs->queue.len > 0 || bs->held->deadline_ms <= now)
+        if (bs->held && (bs->queue.len > 0 || bs->held->deadline_ms <= now))
             xgw_bosh_answer_creation(bs);
         break;
     case BS_OPEN:
