@@ -22,7 +22,7 @@ void xgw_bosh_respond(struct xgw_bosh_session *bs, struct xgw_bosh_conn *conn, u
 
 /* BOSH-80: clients whose creation request had no 'ver' get HTTP codes for the three
  * conditions XEP-0124 §17.2 maps (footnote); everyone else gets 200 (BOSH-79). */
-unsigned xgw_bosh_status(const struct xgw_bosh_session *bs, enum xgw_bosh_cond cond)
+static unsigned status_for(const struct xgw_bosh_session *bs, enum xgw_bosh_cond cond)
 {
     if (!bs->legacy)
         return 200;
@@ -129,7 +129,7 @@ void xgw_bosh_answer_cond(struct xgw_bosh_session *bs, struct xgw_bosh_conn *con
 {
     struct xgw_bosh_reply reply = {.type = XGW_BOSH_REPLY_TERMINATE, .cond = cond};
     struct xgw_buf *out = build(bs, &reply);
-    xgw_bosh_respond(bs, conn, xgw_bosh_status(bs, cond), out->data, out->len);
+    xgw_bosh_respond(bs, conn, status_for(bs, cond), out->data, out->len);
 }
 
 /* XEP-0124 §7.2, XEP206-03/04, CM-02: sid and every creation attribute always; features (with
@@ -244,7 +244,7 @@ void xgw_bosh_stream_ended(struct xgw_bosh_session *bs, enum xgw_bosh_cond cond,
     xgw_buf_reset(&bs->terminal);
     if (xgw_buf_append(&bs->terminal, out->data, out->len) != XGW_OK)
         xgw_buf_reset(&bs->terminal);
-    bs->terminal_status = xgw_bosh_status(bs, cond);
+    bs->terminal_status = status_for(bs, cond);
     bs->state = BS_TERMINAL;
     xgw_buf_reset(&bs->queue);
     bs->drained = false; /* the stream is over: nothing more to read */

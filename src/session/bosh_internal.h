@@ -169,7 +169,6 @@ void xgw_bosh_forward(struct xgw_bosh_session *bs, const struct xgw_xml_node *ro
 /* bosh_answer.c */
 void xgw_bosh_respond(struct xgw_bosh_session *bs, struct xgw_bosh_conn *conn, unsigned status,
                       const char *body, size_t len);
-unsigned xgw_bosh_status(const struct xgw_bosh_session *bs, enum xgw_bosh_cond cond);
 /* Answers the held request w (then freed) with an ordinary body, with the queue if with_queue;
  * the response is cached unless it is for a pause request (cache false). */
 void xgw_bosh_answer_held(struct xgw_bosh_session *bs, struct bosh_wait *w, bool with_queue,
