@@ -9,6 +9,7 @@
 #include <openssl/ssl.h>
 #include <uv.h>
 
+#include "xgw/bosh_session.h"
 #include "xgw/config.h"
 #include "xgw/gateway.h"
 
@@ -21,6 +22,7 @@ struct xgw_io {
     struct xgw_gateway gw;
     const struct xgw_config *cfg; /* borrowed */
     struct lws_context *lws;      /* owned */
+    struct xgw_bosh *bosh;        /* owned; every BOSH session */
     char (*vhost_names)[32];      /* owned; one per listen address, kept alive for lws */
     SSL_CTX *client_tls;          /* owned; upstream TLS, verification on by default */
     uv_signal_t sigterm, sigint;
@@ -42,10 +44,31 @@ SSL_CTX *xgw_tls_client_ctx_new(const struct xgw_config *cfg);
 /* Logs and clears the OpenSSL error queue under `what`. */
 void xgw_tls_log_errors(const char *sid_or_ctx, const char *what);
 
-/* lws protocol table for the listener (http + xmpp WebSocket). */
-extern const struct lws_protocols xgw_ws_protocols[];
-/* Per-vhost user pointer -> struct xgw_io. */
-struct xgw_io *xgw_ws_io(struct lws *wsi);
+/* ---- io/http.c: the listener's protocol table and plain HTTP ---- */
+/* The protocol table ("http" with the BOSH per-request data, then "xmpp"). */
+const struct lws_protocols *xgw_http_protocols(void);
+/* The io state of a connection (the vhost's user pointer). */
+struct xgw_io *xgw_io_of(struct lws *wsi);
+/* Writes a complete short text/plain answer with an optional extra header. Returns 1 when
+ * written (so CONFIRM_UPGRADE knows we answered), -1 on failure. */
+int xgw_http_reply(struct lws *wsi, unsigned status, const char *extra_name,
+                   const char *extra_value, const char *body);
+
+/* ---- io/ws_lws.c: RFC 7395 ---- */
+int xgw_ws_confirm_upgrade(struct lws *wsi);
+int xgw_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                    size_t len);
+size_t xgw_ws_conn_size(void);
+
+/* ---- io/bosh_http.c: XEP-0124 over HTTP ---- */
+struct xgw_bosh_conn;
+struct xgw_bosh *xgw_bosh_http_new(struct xgw_io *io);
+size_t xgw_bosh_http_conn_size(void);
+bool xgw_bosh_http_owns(const struct xgw_bosh_conn *conn);
+int xgw_bosh_http_begin(struct xgw_io *io, struct lws *wsi, struct xgw_bosh_conn *conn);
+int xgw_bosh_http_preflight(struct xgw_io *io, struct lws *wsi);
+int xgw_bosh_http_event(struct lws *wsi, struct xgw_bosh_conn *conn,
+                        enum lws_callback_reasons reason, void *in, size_t len);
 /* Pings idle WebSocket clients and drops silent ones (WS-19). */
 void xgw_ws_ping_tick(struct xgw_io *io);
 /* Closes every WebSocket session for shutdown (CM-07). */

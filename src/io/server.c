@@ -74,6 +74,7 @@ static void on_signal(uv_signal_t *h, int signum)
     XGW_LOG_NOTICE("received %s: closing %u sessions", strsignal(signum), io->gw.session_count);
     /* CM-07: every session is told system-shutdown and its upstream stream is closed. */
     xgw_ws_shutdown_all(io);
+    xgw_bosh_shutdown(io->bosh, uv_now(&io->loop));
     uv_timer_start(&io->drain, on_drain_tick, 50, 50);
 }
 
@@ -100,7 +101,7 @@ static int create_vhosts(struct xgw_io *io, const struct lws_http_mount *mount)
         vi.port = l->port;
         vi.iface = l->host;
         vi.vhost_name = name;
-        vi.protocols = xgw_ws_protocols;
+        vi.protocols = xgw_http_protocols();
         vi.mounts = mount;
         vi.user = io;
         vi.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
@@ -149,7 +150,9 @@ static void lws_log_bridge(int level, const char *line)
 
 static int setup(struct xgw_io *io, const struct lws_http_mount *mount)
 {
-    lws_set_log_level(getenv("XGW_LWS_LOG") ? atoi(getenv("XGW_LWS_LOG")) : LLL_ERR | LLL_WARN,
+    /* XGW_LWS_LOG=<lws level bitmask> shows libwebsockets' own log, for debugging. */
+    const char *lws_log = getenv("XGW_LWS_LOG");
+    lws_set_log_level(lws_log ? (int)strtoul(lws_log, NULL, 0) : LLL_ERR | LLL_WARN,
                       lws_log_bridge);
     io->client_tls = xgw_tls_client_ctx_new(io->cfg);
     if (!io->client_tls)
@@ -159,6 +162,7 @@ static int setup(struct xgw_io *io, const struct lws_http_mount *mount)
                       "installed?)");
         return -1;
     }
+    io->bosh = xgw_bosh_http_new(io);
     if (create_vhosts(io, mount) < 0)
         return -1;
     uv_signal_init(&io->loop, &io->sigterm);
@@ -206,6 +210,14 @@ int xgw_server_run(const struct xgw_config *cfg)
     mount.cache_revalidate = 1;
     mount.extra_mimetypes = &mime_mjs;
 
+    /* BOSH POST/OPTIONS/GET on its path also come to the http callback. */
+    struct lws_http_mount bosh_mount;
+    memset(&bosh_mount, 0, sizeof(bosh_mount));
+    bosh_mount.mountpoint = cfg->bosh_path;
+    bosh_mount.mountpoint_len = (unsigned char)strlen(cfg->bosh_path);
+    bosh_mount.origin = "http";
+    bosh_mount.origin_protocol = LWSMPRO_CALLBACK;
+    bosh_mount.mount_next = cfg->www_root ? &mount : NULL;
     /* The WebSocket path itself goes to our http callback, so a plain GET or POST there gets
      * a 400 that says what the endpoint is (the upgrade is decided before mounts). */
     struct lws_http_mount ws_mount;
@@ -214,7 +226,7 @@ int xgw_server_run(const struct xgw_config *cfg)
     ws_mount.mountpoint_len = (unsigned char)strlen(cfg->ws_path);
     ws_mount.origin = "http";
     ws_mount.origin_protocol = LWSMPRO_CALLBACK;
-    ws_mount.mount_next = cfg->www_root ? &mount : NULL;
+    ws_mount.mount_next = &bosh_mount;
 
     int rc = 2;
     if (setup(io, &ws_mount) == 0) {
@@ -229,6 +241,8 @@ int xgw_server_run(const struct xgw_config *cfg)
     /* Pitfall 12: second destroy after uv_run returned, then the loop must close cleanly. */
     if (io->lws)
         lws_context_destroy(io->lws);
+    if (io->bosh)
+        xgw_bosh_free(io->bosh);
     xgw_gateway_sweep(&io->gw);
     uv_close((uv_handle_t *)&io->sweep, NULL);
     uv_run(&io->loop, UV_RUN_DEFAULT);

@@ -298,7 +298,7 @@ static int on_established(struct ws_conn *c, struct lws *wsi)
 {
     memset(c, 0, sizeof(*c));
     c->wsi = wsi;
-    c->io = xgw_ws_io(wsi);
+    c->io = xgw_io_of(wsi);
     lws_get_peer_simple(wsi, c->peer, sizeof(c->peer));
     xgw_buf_init(&c->rx, c->io->cfg->max_stanza_bytes);
     c->last_rx_ms = uv_now(&c->io->loop);
@@ -374,8 +374,8 @@ void xgw_ws_shutdown_all(struct xgw_io *io)
     }
 }
 
-static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
-                       size_t len)
+int xgw_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                    size_t len)
 {
     struct ws_conn *c = user;
     switch (reason) {
@@ -406,27 +406,6 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
 }
 
 /* ---- the HTTP side of the handshake ------------------------------------------------------- */
-
-static int http_reply(struct lws *wsi, unsigned status, const char *extra_name,
-                      const char *extra_value, const char *body)
-{
-    unsigned char buf[LWS_PRE + 1024];
-    unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + sizeof(buf) - 1;
-    size_t body_len = strlen(body);
-    if (lws_add_http_common_headers(wsi, status, "text/plain; charset=utf-8", body_len, &p, end))
-        return -1;
-    if (extra_name && lws_add_http_header_by_name(wsi, (const unsigned char *)extra_name,
-                                                  (const unsigned char *)extra_value,
-                                                  (int)strlen(extra_value), &p, end))
-        return -1;
-    if (lws_finalize_write_http_header(wsi, start, &p, end))
-        return -1;
-    unsigned char body_buf[LWS_PRE + 256];
-    memcpy(body_buf + LWS_PRE, body, body_len);
-    if (lws_write(wsi, body_buf + LWS_PRE, body_len, LWS_WRITE_HTTP_FINAL) < 0)
-        return -1;
-    return 1; /* we answered: lws must not upgrade */
-}
 
 /* True if the comma-separated Sec-WebSocket-Protocol values contain the token "xmpp". */
 static bool offers_xmpp(struct lws *wsi)
@@ -473,53 +452,30 @@ static bool key_valid(struct lws *wsi)
     return EVP_DecodeBlock(raw, (const unsigned char *)key, 24) == 18;
 }
 
-static int confirm_upgrade(struct lws *wsi)
+int xgw_ws_confirm_upgrade(struct lws *wsi)
 {
-    struct xgw_io *io = xgw_ws_io(wsi);
+    struct xgw_io *io = xgw_io_of(wsi);
     const struct xgw_config *cfg = io->cfg;
     char uri[512], version[16];
     if (lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) <= 0 || strcmp(uri, cfg->ws_path))
-        return http_reply(wsi, 404, NULL, NULL, "Not Found\n"); /* WS-07 */
+        return xgw_http_reply(wsi, 404, NULL, NULL, "Not Found\n"); /* WS-07 */
     if (lws_hdr_copy(wsi, version, sizeof(version), WSI_TOKEN_VERSION) <= 0 || !key_valid(wsi))
-        return http_reply(wsi, 400, NULL, NULL, "Bad WebSocket handshake\n"); /* WS-03 */
-    if (strcmp(version, "13") != 0)                                           /* WS-04 */
-        return http_reply(wsi, 426, "sec-websocket-version:", "13",
-                          "Unsupported WebSocket version; use 13\n");
+        return xgw_http_reply(wsi, 400, NULL, NULL, "Bad WebSocket handshake\n"); /* WS-03 */
+    if (strcmp(version, "13") != 0)                                               /* WS-04 */
+        return xgw_http_reply(wsi, 426, "sec-websocket-version:", "13",
+                              "Unsupported WebSocket version; use 13\n");
     if (!offers_xmpp(wsi)) /* WS-02 */
-        return http_reply(wsi, 400, NULL, NULL,
-                          "This endpoint speaks XMPP over WebSocket (RFC 7395): "
-                          "Sec-WebSocket-Protocol must offer 'xmpp'\n");
+        return xgw_http_reply(wsi, 400, NULL, NULL,
+                              "This endpoint speaks XMPP over WebSocket (RFC 7395): "
+                              "Sec-WebSocket-Protocol must offer 'xmpp'\n");
     if (!origin_allowed(wsi, cfg)) /* WS-06 */
-        return http_reply(wsi, 403, NULL, NULL, "Origin not allowed\n");
+        return xgw_http_reply(wsi, 403, NULL, NULL, "Origin not allowed\n");
     if (io->gw.shutting_down || io->gw.session_count >= cfg->max_sessions) /* CM-07 */
-        return http_reply(wsi, 503, NULL, NULL, "Service unavailable, try again later\n");
+        return xgw_http_reply(wsi, 503, NULL, NULL, "Service unavailable, try again later\n");
     return 0;
 }
 
-static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
-                         size_t len)
+size_t xgw_ws_conn_size(void)
 {
-    if (reason == LWS_CALLBACK_HTTP_CONFIRM_UPGRADE)
-        return confirm_upgrade(wsi);
-    if (reason == LWS_CALLBACK_HTTP) {
-        /* Only the WebSocket path is mounted on this callback: a request without the upgrade
-         * (a browser opening the URL, a POST) gets a clear answer instead of a 404. */
-        if (http_reply(wsi, 400, NULL, NULL,
-                       "This is an XMPP over WebSocket endpoint (RFC 7395): connect with a "
-                       "WebSocket client using the sub-protocol 'xmpp'\n") < 0)
-            return -1;
-        return lws_http_transaction_completed(wsi) ? -1 : 0;
-    }
-    return lws_callback_http_dummy(wsi, reason, user, in, len);
+    return sizeof(struct ws_conn);
 }
-
-struct xgw_io *xgw_ws_io(struct lws *wsi)
-{
-    return lws_get_vhost_user(lws_get_vhost(wsi));
-}
-
-const struct lws_protocols xgw_ws_protocols[] = {
-    {"http", http_callback, 0, 0, 0, NULL, 0},
-    {"xmpp", ws_callback, sizeof(struct ws_conn), 4096, 0, NULL, 0},
-    {NULL, NULL, 0, 0, 0, NULL, 0},
-};

@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: MIT */
+/* The listener's HTTP side on libwebsockets: the protocol table, dispatch of plain HTTP requests
+ * (BOSH POST/OPTIONS, the WebSocket path without an upgrade, static files) and a small helper
+ * for short complete answers. */
+#include <string.h>
+
+#include "io.h"
+
+struct xgw_io *xgw_io_of(struct lws *wsi)
+{
+    return lws_get_vhost_user(lws_get_vhost(wsi));
+}
+
+int xgw_http_reply(struct lws *wsi, unsigned status, const char *extra_name,
+                   const char *extra_value, const char *body)
+{
+    unsigned char buf[LWS_PRE + 1024];
+    unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + sizeof(buf) - 1;
+    size_t body_len = strlen(body);
+    unsigned char body_buf[LWS_PRE + 512];
+    if (body_len > sizeof(body_buf) - LWS_PRE)
+        return -1;
+    if (lws_add_http_common_headers(wsi, status, "text/plain; charset=utf-8", body_len, &p, end))
+        return -1;
+    if (extra_name && lws_add_http_header_by_name(wsi, (const unsigned char *)extra_name,
+                                                  (const unsigned char *)extra_value,
+                                                  (int)strlen(extra_value), &p, end))
+        return -1;
+    if (lws_finalize_write_http_header(wsi, start, &p, end))
+        return -1;
+    memcpy(body_buf + LWS_PRE, body, body_len);
+    if (lws_write(wsi, body_buf + LWS_PRE, body_len, LWS_WRITE_HTTP_FINAL) < 0)
+        return -1;
+    return 1;
+}
+
+/* Answers, then lets lws decide whether the connection stays open for the next request. */
+static int reply_and_complete(struct lws *wsi, unsigned status, const char *extra_name,
+                              const char *extra_value, const char *body)
+{
+    if (xgw_http_reply(wsi, status, extra_name, extra_value, body) < 0)
+        return -1;
+    return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+enum http_method { METHOD_GET, METHOD_POST, METHOD_OPTIONS, METHOD_OTHER };
+
+/* The request's method and path (without the query string). */
+static enum http_method request_target(struct lws *wsi, char *path, size_t path_len)
+{
+    static const struct {
+        enum lws_token_indexes token;
+        enum http_method method;
+    } methods[] = {
+        {WSI_TOKEN_POST_URI, METHOD_POST},
+        {WSI_TOKEN_GET_URI, METHOD_GET},
+        {WSI_TOKEN_OPTIONS_URI, METHOD_OPTIONS},
+    };
+    for (size_t i = 0; i < XGW_ARRAY_SIZE(methods); i++) {
+        if (lws_hdr_total_length(wsi, methods[i].token) > 0) {
+            if (lws_hdr_copy(wsi, path, (int)path_len, methods[i].token) < 0)
+                path[0] = '\0';
+            return methods[i].method;
+        }
+    }
+    path[0] = '\0';
+    return METHOD_OTHER;
+}
+
+static int on_http_request(struct lws *wsi, struct xgw_bosh_conn *conn)
+{
+    struct xgw_io *io = xgw_io_of(wsi);
+    char path[512];
+    enum http_method method = request_target(wsi, path, sizeof(path));
+    if (strcmp(path, io->cfg->bosh_path) == 0) {
+        if (method == METHOD_POST)
+            return xgw_bosh_http_begin(io, wsi, conn);
+        if (method == METHOD_OPTIONS)
+            return xgw_bosh_http_preflight(io, wsi);
+        /* BOSH-12: never a session on GET; say what the endpoint is. */
+        return reply_and_complete(wsi, 405, "allow:", "POST, OPTIONS",
+                                  "This is an XMPP over BOSH endpoint (XEP-0124/XEP-0206): "
+                                  "clients POST <body/> elements here\n");
+    }
+    /* Only the WebSocket path remains mounted on this callback: a request there without the
+     * upgrade (a browser opening the URL, a POST) gets a clear answer instead of a 404. */
+    return reply_and_complete(wsi, 400, NULL, NULL,
+                              "This is an XMPP over WebSocket endpoint (RFC 7395): connect with a "
+                              "WebSocket client using the sub-protocol 'xmpp'\n");
+}
+
+static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                         size_t len)
+{
+    struct xgw_bosh_conn *conn = user;
+    switch (reason) {
+    case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+        return xgw_ws_confirm_upgrade(wsi);
+    case LWS_CALLBACK_HTTP:
+        return on_http_request(wsi, conn);
+    case LWS_CALLBACK_HTTP_BODY:
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+    case LWS_CALLBACK_HTTP_WRITEABLE:
+    case LWS_CALLBACK_CLOSED_HTTP:
+    case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+        if (conn && xgw_bosh_http_owns(conn))
+            return xgw_bosh_http_event(wsi, conn, reason, in, len);
+        break;
+    default:
+        break;
+    }
+    return lws_callback_http_dummy(wsi, reason, user, in, len);
+}
+
+const struct lws_protocols *xgw_http_protocols(void)
+{
+    /* Per-session sizes come from the modules that own those structs; the table is filled once
+     * before the first vhost is created and never changes afterwards. */
+    static struct lws_protocols protocols[3];
+    if (!protocols[0].name) {
+        protocols[0] =
+            (struct lws_protocols){"http", http_callback, xgw_bosh_http_conn_size(), 0, 0, NULL, 0};
+        protocols[1] =
+            (struct lws_protocols){"xmpp", xgw_ws_callback, xgw_ws_conn_size(), 4096, 0, NULL, 0};
+    }
+    return protocols;
+}
