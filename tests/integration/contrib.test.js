@@ -37,6 +37,19 @@ function httpGet(url) {
   });
 }
 
+function boshPost(url, body) {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: 'POST', headers: { 'Content-Type': 'text/xml; charset=utf-8' } }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks).toString() }));
+    });
+    req.on('error', reject);
+    req.setTimeout(10000, () => req.destroy(new Error('BOSH request timed out')));
+    req.end(body);
+  });
+}
+
 async function startNginx(gatewayPort) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xgw-nginx-'));
   const port = await getFreePort();
@@ -81,7 +94,7 @@ http {
   };
 }
 
-describe('contrib/nginx/xmppgw-locations.conf', { skip: !fs.existsSync(NGINX) && !process.env.CI && 'nginx is not installed (scripts/install-deps.sh installs it)' }, () => {
+describe('contrib/nginx/xmppgw-locations.conf (WebSocket, BOSH, static files)', { skip: !fs.existsSync(NGINX) && !process.env.CI && 'nginx is not installed (scripts/install-deps.sh installs it)' }, () => {
   let prosody;
   let gw;
   let nginx;
@@ -117,6 +130,27 @@ describe('contrib/nginx/xmppgw-locations.conf', { skip: !fs.existsSync(NGINX) &&
     assert.match(first, /^<open xmlns='urn:ietf:params:xml:ns:xmpp-framing' from='localhost'/);
     conn.close();
     await withTimeout(conn.closed, 5000, 'close through nginx');
+  });
+
+  test('a BOSH session (creation, SASL PLAIN, restart, bind) works through nginx', async () => {
+    const url = `http://127.0.0.1:${nginx.port}/http-bind`;
+    const NS = "xmlns='http://jabber.org/protocol/httpbind' xmlns:xmpp='urn:xmpp:xbosh'";
+    const post = (body) => boshPost(url, body);
+    let rid = 4000;
+    const created = await post(`<body ${NS} rid='${rid}' to='${domain}' wait='5' hold='1' ver='1.11' xmpp:version='1.0'/>`);
+    assert.equal(created.status, 200);
+    assert.equal(created.headers['access-control-allow-origin'], '*');
+    const sid = /sid='([0-9a-f]+)'/.exec(created.body)[1];
+    assert.match(created.body, /<mechanism>PLAIN<\/mechanism>/);
+    const auth = Buffer.from('\0alice\0alice-pw').toString('base64');
+    const sasl = await post(`<body ${NS} rid='${++rid}' sid='${sid}'><auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>${auth}</auth></body>`);
+    assert.match(sasl.body, /<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/);
+    const restart = await post(`<body ${NS} rid='${++rid}' sid='${sid}' xmpp:restart='true'/>`);
+    assert.match(restart.body, /<bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/);
+    const bind = await post(`<body ${NS} rid='${++rid}' sid='${sid}'><iq type='set' id='b1' xmlns='jabber:client'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></iq></body>`);
+    assert.match(bind.body, /<jid>alice@localhost\/[^<]+<\/jid>/);
+    const term = await post(`<body ${NS} rid='${++rid}' sid='${sid}' type='terminate'/>`);
+    assert.match(term.body, /type='terminate'/);
   });
 
   test('static files are served through the proxy', async () => {
