@@ -38,8 +38,12 @@ const cPres = (id) => `<presence xmlns='jabber:client' id='${id}'/>`;
 const cMsg = (id) => `<message xmlns='jabber:client' to='a@example.com' id='${id}'><body>${id}</body></message>`;
 const countOf = (hay, needle) => hay.split(needle).length - 1;
 async function holdOne(p, label, ms = 300) {
-  assert.ok(await stillPending(p, ms), `${label}: the request was answered at once instead of being held: ${(await p).describe()}`);
-  return p;
+  /* The message awaits p, so it must only be built on failure: as an argument of assert.ok it
+   * would be evaluated first and every call would wait for p to settle. Nothing is returned
+   * for the same reason (an async function returning p makes `await holdOne(p)` wait for p). */
+  if (!(await stillPending(p, ms))) {
+    assert.fail(`${label}: the request was answered at once instead of being held: ${(await p).describe()}`);
+  }
 }
 const sameBytes = (a, b) => Buffer.compare(a.bodyBytes, b.bodyBytes) === 0;
 const until = (t) => sleep(Math.max(0, t - Date.now()));
@@ -786,10 +790,11 @@ describe('BOSH conformance (part 2): sessions, rids, errors, faults', { concurre
     await holdOne(ra, 'A');
     await holdOne(rb, 'B');
     const stopP = ctx.stopGateway();
-    const late = ctx.bosh.post(bodyXml({ rid: '4242', to: 'example.com', ver: '1.11', wait: '2', hold: '1' })).then((r) => r, (e) => e);
     const [xa, xb] = await Promise.all([ra, rb]);
     assertT(xa, 'system-shutdown', 'session A');
     assertT(xb, 'system-shutdown', 'session B');
+    // the drain has begun: a new creation request is refused (T(system-shutdown) or no connection)
+    const late = ctx.bosh.post(bodyXml({ rid: '4242', to: 'example.com', ver: '1.11', wait: '2', hold: '1' })).then((r) => r, (e) => e);
     await a.conn.waitFor('</stream:stream>', 5000);
     await b.conn.waitFor('</stream:stream>', 5000);
     const l = await late;

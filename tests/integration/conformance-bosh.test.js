@@ -54,8 +54,12 @@ const sMsg = (id, text = 'hi') => `<message from='a@example.com/x' to='user@exam
 const cPres = (id) => `<presence xmlns='jabber:client' id='${id}'/>`;
 /** Fire a held request and make sure it has reached the gateway and is held (not answered). */
 async function holdOne(p, label, ms = 300) {
-  assert.ok(await stillPending(p, ms), `${label}: the request was answered at once instead of being held: ${(await p).describe()}`);
-  return p;
+  /* The message awaits p, so it must only be built on failure: as an argument of assert.ok it
+   * would be evaluated first and every call would wait for p to settle. Nothing is returned
+   * for the same reason (an async function returning p makes `await holdOne(p)` wait for p). */
+  if (!(await stillPending(p, ms))) {
+    assert.fail(`${label}: the request was answered at once instead of being held: ${(await p).describe()}`);
+  }
 }
 /** Attribute names of a creation response other than sid/authid, with values. */
 function creationShape(res) {
