@@ -3,7 +3,11 @@
 #include "xml_expat.h"
 
 #include <stdint.h>
+#include <string.h>
 #include <strings.h>
+#ifndef XGW_HAVE_EXPAT_REPARSE_DEFERRAL
+#include <dlfcn.h>
+#endif
 
 #include "xgw/alloc.h"
 #include "xgw/compiler.h"
@@ -79,6 +83,27 @@ static void XMLCALL on_skipped_entity(void *user, const XML_Char *name, int is_p
 
 /* ---- setup ---- */
 
+/* Reparse deferral (expat >= 2.6, Debian 12 since 2.5.0-1+deb12u2) holds back a complete
+ * element fed in small pieces until more bytes arrive: a stanza would wait for the next one.
+ * Built against headers without the setter, look it up in the library we run with. */
+static void disable_reparse_deferral(XML_Parser p)
+{
+#ifdef XGW_HAVE_EXPAT_REPARSE_DEFERRAL
+    disable_reparse_deferral(p);
+#else
+    typedef XML_Bool (*setter_fn)(XML_Parser, XML_Bool);
+    static setter_fn setter;
+    static int looked_up;
+    if (!looked_up) {
+        void *sym = dlsym(RTLD_DEFAULT, "XML_SetReparseDeferralEnabled");
+        memcpy(&setter, &sym, sizeof setter);
+        looked_up = 1;
+    }
+    if (setter)
+        (void)setter(p, XML_FALSE);
+#endif
+}
+
 XML_Parser xgw_expat_parser_new(void)
 {
     static const XML_Char sep[] = {XGW_EXPAT_NS_SEP, '\0'};
@@ -89,7 +114,7 @@ void xgw_expat_install_guards(struct xgw_expat_guard *guard)
 {
     XML_Parser p = guard->parser;
     XML_SetReturnNSTriplet(p, XML_TRUE);
-    XML_SetReparseDeferralEnabled(p, XML_FALSE);
+    disable_reparse_deferral(p);
     (void)XML_SetBillionLaughsAttackProtectionMaximumAmplification(p, 10.0f);
     (void)XML_SetBillionLaughsAttackProtectionActivationThreshold(p, 1024 * 1024);
     XML_SetUserData(p, guard);
