@@ -198,8 +198,25 @@ int xgw_bosh_http_event(struct lws *wsi, struct xgw_bosh_conn *conn,
             conn->oversize = true;
         return 0;
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-        if (conn->state == C_READING)
+        if (conn->state == C_READING) {
             dispatch(conn);
+            return 0;
+        }
+        /* BOSH-09: another request was pipelined behind one still unanswered. lws 4.1 keeps
+         * re-delivering this event in a busy loop until the first is answered, and loses track
+         * of the second. XEP-0124 §18.1 says clients must not rely on pipelining (nor may
+         * POSTs be pipelined, RFC 9112 §9.3.2): close the connection, as if the client had
+         * left; the client resends both requests (a held one keeps its place, E-02). */
+        if (conn->state == C_WAITING || conn->state == C_READY) {
+            XGW_LOG_INFO("peer=%s pipelined HTTP request behind an unanswered BOSH request: "
+                         "closing the connection",
+                         conn->peer);
+            if (conn->state == C_WAITING)
+                xgw_bosh_conn_gone(conn->io->bosh, conn, uv_now(&conn->io->loop));
+            conn_release(conn);
+            conn->state = C_IDLE;
+            return -1;
+        }
         return 0;
     case LWS_CALLBACK_HTTP_WRITEABLE:
         return conn->state == C_READY ? write_response(wsi, conn) : 0;

@@ -97,7 +97,9 @@ void xgw_bosh_answer_held(struct xgw_bosh_session *bs, struct bosh_wait *w, bool
         reply.has_ack = true;
         reply.ack = bs->last_rid;
     }
-    bool payload = with_queue && bs->queue.len > 0;
+    /* A request whose client left (E-02) never carries data: it stays queued for the resend of
+     * this rid or for the next request, whichever comes first. */
+    bool payload = with_queue && w->conn != NULL && bs->queue.len > 0;
     if (payload)
         take_queue(bs, &reply);
     struct xgw_buf *out = build(bs, &reply);

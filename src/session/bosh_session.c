@@ -360,13 +360,24 @@ void xgw_bosh_handle(struct xgw_bosh *bosh, struct xgw_bosh_conn *conn, const ch
 
 /* ---- timers and settling ----------------------------------------------------------------- */
 
+/* The oldest held request whose client is still connected: the one that carries data. */
+static struct bosh_wait *first_connected_held(const struct xgw_bosh_session *bs)
+{
+    for (struct bosh_wait *w = bs->held; w; w = w->next)
+        if (w->conn)
+            return w;
+    return NULL;
+}
+
 /* Something can be sent right now: the terminal body, or queued elements and a request (the
  * creation request included) to carry them. */
 static bool answer_due(const struct xgw_bosh_session *bs)
 {
     if (bs->state == BS_TERMINAL)
         return bs->held || bs->buffered;
-    return bs->queue.len > 0 && bs->held;
+    if (bs->state == BS_CREATING)
+        return bs->queue.len > 0 && bs->held;
+    return bs->queue.len > 0 && first_connected_held(bs);
 }
 
 static uint64_t next_deadline(const struct xgw_bosh_session *bs)
@@ -427,8 +438,11 @@ static void process_due(struct xgw_bosh_session *bs, uint64_t now)
     case BS_OPEN:
         expire(bs, now);
         /* BOSH-41/42: queued elements go out at once on the oldest held request. */
-        if (bs->queue.len > 0 && bs->held)
-            xgw_bosh_answer_held(bs, bs->held, true, true);
+        if (bs->queue.len > 0) {
+            struct bosh_wait *w = first_connected_held(bs);
+            if (w)
+                xgw_bosh_answer_held(bs, w, true, true);
+        }
         break;
     case BS_DEAD:
         return;
@@ -487,9 +501,10 @@ void xgw_bosh_conn_gone(struct xgw_bosh *bosh, struct xgw_bosh_conn *conn, uint6
             bs->state = BS_DEAD;
             xgw_bosh_log_end(bs, "creation request abandoned", XGW_BOSH_COND_NONE);
         } else if (bs->state == BS_OPEN && w->kind == BW_HELD) {
-            /* E-02: a proxy may have cut the long poll and the client will resend this rid: it
-             * gets an empty body from the cache; queued data waits for the next request. */
-            xgw_bosh_answer_held(bs, w, false, true);
+            /* E-02: a proxy may have cut the long poll and the client will resend this rid.
+             * It stays held without a connection until its wait expires: a resend takes its
+             * place and gets what arrived meanwhile (BOSH-66); a newer request answers it
+             * (hold rule) with an empty body from the cache and carries the data itself. */
         } else {
             /* Not processed yet: as if never received; the client resends it. */
             xgw_bosh_wait_free(bs, w);
