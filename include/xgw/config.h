@@ -43,6 +43,14 @@ struct xgw_config {
     size_t route_count;
 
     char *www_root; /* owned; directory served at "/", NULL = no static files */
+    char *www_csp;  /* owned; Content-Security-Policy of those files: NULL = the built-in strict
+                       policy, "" = none */
+
+    bool discovery_enabled;   /* default true: /.well-known/host-meta(.json), XEP-0156 */
+    char *discovery_ws_url;   /* owned; public WebSocket URL, NULL = from each request's Host */
+    char *discovery_bosh_url; /* owned; public BOSH URL, NULL = from each request's Host */
+    int discovery_insecure;   /* ws:// and http:// links: -1 = only to loopback hosts (default),
+                                 0 = never, 1 = always */
 
     char *ws_path;               /* owned; default "/xmpp-websocket" */
     unsigned ws_ping_interval_s; /* default 30; 0 disables server pings */

@@ -31,6 +31,8 @@ void xgw_config_init_defaults(struct xgw_config *cfg)
     cfg->max_queue_bytes = XGW_DEFAULT_MAX_QUEUE_BYTES;
     cfg->max_sessions = XGW_DEFAULT_MAX_SESSIONS;
     cfg->log_level = XGW_LOG_LEVEL_INFO;
+    cfg->discovery_enabled = true;
+    cfg->discovery_insecure = -1;
 }
 
 void xgw_route_cleanup(struct xgw_route *route)
@@ -58,6 +60,9 @@ void xgw_config_cleanup(struct xgw_config *cfg)
     xgw_free(cfg->bosh_path);
     xgw_free(cfg->source_path);
     xgw_free(cfg->www_root);
+    xgw_free(cfg->www_csp);
+    xgw_free(cfg->discovery_ws_url);
+    xgw_free(cfg->discovery_bosh_url);
     xgw_free(cfg->ws_path);
     xgw_free(cfg->ca_file);
     xgw_free(cfg->ca_dir);
@@ -76,6 +81,9 @@ void xgw_config_copy(struct xgw_config *dst, const struct xgw_config *src)
     *dst = *src;
     dst->source_path = xgw_strdup(src->source_path);
     dst->www_root = xgw_strdup(src->www_root);
+    dst->www_csp = xgw_strdup(src->www_csp);
+    dst->discovery_ws_url = xgw_strdup(src->discovery_ws_url);
+    dst->discovery_bosh_url = xgw_strdup(src->discovery_bosh_url);
     dst->ws_path = xgw_strdup(src->ws_path);
     dst->bosh_path = xgw_strdup(src->bosh_path);
     dst->ca_file = xgw_strdup(src->ca_file);

@@ -13,6 +13,7 @@
 #define ADDR_TEXT_MAX  45  /* longest IPv6 text form */
 #define HOST_MAX_BYTES 253 /* RFC 1035 name, dotted form without the trailing dot */
 #define LABEL_MAX      63
+#define URL_MAX_BYTES  1000 /* public endpoint URLs (XGW_DISCOVERY_URL_MAX holds them) */
 
 static bool numeric_address(const char *text, size_t len, int family)
 {
@@ -222,4 +223,21 @@ bool xgw_config_ws_path_valid(const char *path)
             return false;
     }
     return true;
+}
+
+bool xgw_config_url_valid(const char *url, const char *secure, const char *plain)
+{
+    size_t scheme_len = strcspn(url, ":");
+    bool scheme_ok = (strlen(secure) == scheme_len && strncmp(url, secure, scheme_len) == 0) ||
+                     (strlen(plain) == scheme_len && strncmp(url, plain, scheme_len) == 0);
+    if (!scheme_ok || strncmp(url + scheme_len, "://", 3) != 0 || strlen(url) > URL_MAX_BYTES)
+        return false;
+    const char *path = url + scheme_len + 3 + strcspn(url + scheme_len + 3, "/?#");
+    char *origin = xgw_strndup(url, (size_t)(path - url));
+    bool ok = xgw_config_origin_valid(origin) && (*path == '\0' || *path == '/');
+    xgw_free(origin);
+    for (const unsigned char *p = (const unsigned char *)path; ok && *p; p++)
+        ok = *p > 0x20 && *p < 0x7f && *p != '"' && *p != '\'' && *p != '<' && *p != '>' &&
+             *p != '\\' && *p != '#';
+    return ok;
 }

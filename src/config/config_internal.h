@@ -23,6 +23,9 @@ bool xgw_config_host_valid(const char *host);
 bool xgw_config_origin_valid(const char *origin);
 /* Starts with '/', no whitespace, controls, '?' or '#'. */
 bool xgw_config_ws_path_valid(const char *path);
+/* An absolute URL "scheme://host[:port]/path" whose scheme is `secure` or `plain` (e.g. "wss",
+ * "ws"), with nothing that needs escaping in XML, JSON or a header. */
+bool xgw_config_url_valid(const char *url, const char *secure, const char *plain);
 /* Deep copy: dst receives its own allocations (free with xgw_config_cleanup). */
 void xgw_config_copy(struct xgw_config *dst, const struct xgw_config *src);
 /* Replaces *slot (freed) with an owned copy of value (NULL allowed). */

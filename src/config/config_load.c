@@ -12,6 +12,7 @@
 
 #include "xgw/alloc.h"
 #include "xgw/buf.h"
+#include "xgw/discovery.h"
 #include "xgw/jid.h"
 #include "xgw/limits.h"
 #include "config_internal.h"
@@ -251,6 +252,47 @@ static enum xgw_err handle_route_host(struct load_ctx *ctx, json_t *value,
 static enum xgw_err walk_object(struct load_ctx *ctx, json_t *object, const struct key_table *table,
                                 void *target);
 
+/* discovery.websocket_url / bosh_url: null (derive from the request) or an absolute URL. */
+static enum xgw_err set_public_url(struct load_ctx *ctx, json_t *value, char **slot,
+                                   const char *secure, const char *plain)
+{
+    if (json_is_null(value)) {
+        xgw_config_set_string(slot, NULL);
+        return XGW_OK;
+    }
+    if (!json_is_string(value) || !xgw_config_url_valid(json_string_value(value), secure, plain))
+        return fail(ctx, false, "must be null or an absolute URL \"%s://host[:port]/path\"",
+                    secure);
+    xgw_config_set_string(slot, json_string_value(value));
+    return XGW_OK;
+}
+
+static enum xgw_err handle_ws_url(struct load_ctx *ctx, json_t *value, const struct key_spec *spec,
+                                  void *target)
+{
+    return set_public_url(ctx, value, field(target, spec), "wss", "ws");
+}
+
+static enum xgw_err handle_bosh_url(struct load_ctx *ctx, json_t *value,
+                                    const struct key_spec *spec, void *target)
+{
+    return set_public_url(ctx, value, field(target, spec), "https", "http");
+}
+
+/* www_csp: null (built-in policy), "" (none) or a policy on one header line. */
+static enum xgw_err handle_csp(struct load_ctx *ctx, json_t *value, const struct key_spec *spec,
+                               void *target)
+{
+    const char *text = json_string_value(value);
+    bool ok = json_is_null(value) || (text && strlen(text) == json_string_length(value));
+    for (const unsigned char *p = (const unsigned char *)text; ok && p && *p; p++)
+        ok = *p >= 0x20 && *p != 0x7f;
+    if (!ok)
+        return fail(ctx, false, "must be null, \"\" or a policy without control characters");
+    xgw_config_set_string(field(target, spec), text);
+    return XGW_OK;
+}
+
 static enum xgw_err handle_section(struct load_ctx *ctx, json_t *value, const struct key_spec *spec,
                                    void *target)
 {
@@ -334,6 +376,12 @@ static const struct key_spec bosh_keys[] = {
      XGW_MAX_STANZA_BYTES, NULL},
     {"allowed_origins", handle_bosh_origins, 0, 0, 0, NULL},
 };
+static const struct key_spec discovery_keys[] = {
+    {"enabled", handle_bool, CFG(discovery_enabled), 0, 0, NULL},
+    {"websocket_url", handle_ws_url, CFG(discovery_ws_url), 0, 0, NULL},
+    {"bosh_url", handle_bosh_url, CFG(discovery_bosh_url), 0, 0, NULL},
+    {"insecure_links", handle_allow_plaintext, CFG(discovery_insecure), 0, 0, NULL},
+};
 static const struct key_spec upstream_keys[] = {
     {"connect_timeout_s", handle_unsigned, CFG(connect_timeout_s), 1, 300, NULL},
     {"close_timeout_s", handle_unsigned, CFG(close_timeout_s), 1, 60, NULL},
@@ -357,6 +405,7 @@ static const struct key_spec route_keys[] = {
 };
 static const struct key_table websocket_table = TABLE(websocket_keys);
 static const struct key_table bosh_table = TABLE(bosh_keys);
+static const struct key_table discovery_table = TABLE(discovery_keys);
 static const struct key_table upstream_table = TABLE(upstream_keys);
 static const struct key_table limits_table = TABLE(limits_keys);
 static const struct key_table route_table = TABLE(route_keys);
@@ -364,8 +413,10 @@ static const struct key_spec top_keys[] = {
     {"listen", handle_listen, 0, 0, 0, NULL},
     {"log_level", handle_log_level, CFG(log_level), 0, 0, NULL},
     {"www_root", handle_optional_string, CFG(www_root), 0, 0, NULL},
+    {"www_csp", handle_csp, CFG(www_csp), 0, 0, NULL},
     {"websocket", handle_section, 0, 0, 0, &websocket_table},
     {"bosh", handle_section, 0, 0, 0, &bosh_table},
+    {"discovery", handle_section, 0, 0, 0, &discovery_table},
     {"upstream", handle_section, 0, 0, 0, &upstream_table},
     {"limits", handle_section, 0, 0, 0, &limits_table},
     {"routes", handle_routes, 0, 0, 0, NULL},
@@ -529,6 +580,34 @@ static enum xgw_err check_paths(struct load_ctx *ctx, json_t *root, const struct
     return fail(ctx, false, "\"%s\" is used by both websocket.path and bosh.path", cfg->bosh_path);
 }
 
+/* XEP-0156 §2.2 lists only https:// and wss:// links; a plain one must be allowed explicitly
+ * (or point at loopback with the default "loopback"). */
+static enum xgw_err check_discovery(struct load_ctx *ctx, json_t *root,
+                                    const struct xgw_config *cfg)
+{
+    static const char *const keys[] = {"websocket_url", "bosh_url"};
+    const char *urls[] = {cfg->discovery_ws_url, cfg->discovery_bosh_url};
+    json_t *section = json_object_get(root, "discovery");
+    for (size_t i = 0; i < XGW_ARRAY_SIZE(keys); i++) {
+        const char *url = urls[i];
+        if (url == NULL || cfg->discovery_insecure == 1 ||
+            (strncmp(url, "ws://", 5) != 0 && strncmp(url, "http://", 7) != 0))
+            continue;
+        char authority[XGW_DISCOVERY_HOST_MAX + 1];
+        const char *host = strstr(url, "://") + 3;
+        snprintf(authority, sizeof(authority), "%.*s", (int)strcspn(host, "/?#"), host);
+        if (cfg->discovery_insecure == -1 && xgw_http_host_is_loopback(authority))
+            continue;
+        push_key(ctx, "discovery");
+        push_key(ctx, json_object_get(section, keys[i]) ? keys[i] : "insecure_links");
+        return fail(ctx, false,
+                    "\"%s\" is not https:// or wss:// (XEP-0156); set "
+                    "discovery.insecure_links to true to publish it anyway",
+                    url);
+    }
+    return XGW_OK;
+}
+
 static enum xgw_err load_text(struct xgw_config *cfg, const char *text, size_t len,
                               const char *name, char *err, size_t err_len)
 {
@@ -551,6 +630,8 @@ static enum xgw_err load_text(struct xgw_config *cfg, const char *text, size_t l
         result = check_limits(&ctx, root, &scratch);
     if (result == XGW_OK)
         result = check_paths(&ctx, root, &scratch);
+    if (result == XGW_OK)
+        result = check_discovery(&ctx, root, &scratch);
     if (result == XGW_OK) {
         xgw_config_cleanup(cfg);
         *cfg = scratch;

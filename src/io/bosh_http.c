@@ -29,6 +29,7 @@ struct xgw_bosh_conn {
     enum conn_state state;
     bool oversize;
     bool bad_encoding;
+    bool body_completed; /* LWS_CALLBACK_HTTP_BODY_COMPLETION seen */
     struct xgw_buf body;
     unsigned status;
     char content_type[128];
@@ -152,6 +153,16 @@ static bool encoded_body(struct lws *wsi)
 int xgw_bosh_http_begin(struct xgw_io *io, struct lws *wsi, struct xgw_bosh_conn *conn)
 {
     memset(conn, 0, sizeof(*conn));
+    /* libwebsockets 4.1 never completes a chunked request body: the request would hang.
+     * Browsers always send a Content-Length for XHR/fetch bodies (RFC 9110 §15.5.12). */
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0) {
+        char peer[64];
+        lws_get_peer_simple(wsi, peer, sizeof(peer));
+        XGW_LOG_INFO("peer=%s BOSH request with Transfer-Encoding refused (411)", peer);
+        (void)xgw_http_reply(wsi, 411, NULL, NULL,
+                             "BOSH requests need a Content-Length (no Transfer-Encoding)\n");
+        return -1;
+    }
     conn->wsi = wsi;
     conn->io = io;
     conn->state = C_READING;
@@ -163,8 +174,7 @@ int xgw_bosh_http_begin(struct xgw_io *io, struct lws *wsi, struct xgw_bosh_conn
     /* Without a body lws sends no completion event: answer at once (BOSH-83). */
     char length[24] = "";
     bool has_length = lws_hdr_copy(wsi, length, sizeof(length), WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0;
-    bool chunked = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0;
-    if (!chunked && (!has_length || strcmp(length, "0") == 0))
+    if (!has_length || strcmp(length, "0") == 0)
         dispatch(conn);
     return 0;
 }
@@ -198,15 +208,19 @@ int xgw_bosh_http_event(struct lws *wsi, struct xgw_bosh_conn *conn,
             conn->oversize = true;
         return 0;
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-        if (conn->state == C_READING) {
-            dispatch(conn);
+        if (!conn->body_completed) {
+            /* Also seen once for a request without a body, already dispatched by begin(). */
+            conn->body_completed = true;
+            if (conn->state == C_READING)
+                dispatch(conn);
             return 0;
         }
-        /* BOSH-09: another request was pipelined behind one still unanswered. lws 4.1 keeps
-         * re-delivering this event in a busy loop until the first is answered, and loses track
-         * of the second. XEP-0124 §18.1 says clients must not rely on pipelining (nor may
-         * POSTs be pipelined, RFC 9112 §9.3.2): close the connection, as if the client had
-         * left; the client resends both requests (a held one keeps its place, E-02). */
+        /* BOSH-09: a second completion means another request was pipelined behind this one,
+         * still unanswered. lws 4.1 keeps re-delivering the event in a busy loop until the
+         * first is answered, and then loses track of the second. XEP-0124 §18.1 says clients
+         * must not rely on pipelining (nor may POSTs be pipelined, RFC 9112 §9.3.2): close the
+         * connection as if the client had left; the client resends both requests (a held one
+         * keeps its place, E-02). */
         if (conn->state == C_WAITING || conn->state == C_READY) {
             XGW_LOG_INFO("peer=%s pipelined HTTP request behind an unanswered BOSH request: "
                          "closing the connection",

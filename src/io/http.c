@@ -2,6 +2,7 @@
 /* The listener's HTTP side on libwebsockets: the protocol table, dispatch of plain HTTP requests
  * (BOSH POST/OPTIONS, the WebSocket path without an upgrade, static files) and a small helper
  * for short complete answers. */
+#include <stdbool.h>
 #include <string.h>
 
 #include "io.h"
@@ -9,6 +10,17 @@
 struct xgw_io *xgw_io_of(struct lws *wsi)
 {
     return lws_get_vhost_user(lws_get_vhost(wsi));
+}
+
+/* A request body we answer without reading (a POST to the wrong place) would be parsed as the
+ * next request on a kept-alive connection. */
+static bool has_body(struct lws *wsi)
+{
+    char length[24] = "";
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0)
+        return true;
+    return lws_hdr_copy(wsi, length, sizeof(length), WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 &&
+           strcmp(length, "0") != 0;
 }
 
 int xgw_http_reply(struct lws *wsi, unsigned status, const char *extra_name,
@@ -26,6 +38,9 @@ int xgw_http_reply(struct lws *wsi, unsigned status, const char *extra_name,
                                                   (const unsigned char *)extra_value,
                                                   (int)strlen(extra_value), &p, end))
         return -1;
+    if (has_body(wsi) && lws_add_http_header_by_name(wsi, (const unsigned char *)"connection:",
+                                                     (const unsigned char *)"close", 5, &p, end))
+        return -1;
     if (lws_finalize_write_http_header(wsi, start, &p, end))
         return -1;
     memcpy(body_buf + LWS_PRE, body, body_len);
@@ -34,11 +49,12 @@ int xgw_http_reply(struct lws *wsi, unsigned status, const char *extra_name,
     return 1;
 }
 
-/* Answers, then lets lws decide whether the connection stays open for the next request. */
+/* Answers, then lets lws decide whether the connection stays open for the next request; a
+ * connection with an unread body is closed after the answer. */
 static int reply_and_complete(struct lws *wsi, unsigned status, const char *extra_name,
                               const char *extra_value, const char *body)
 {
-    if (xgw_http_reply(wsi, status, extra_name, extra_value, body) < 0)
+    if (xgw_http_reply(wsi, status, extra_name, extra_value, body) < 0 || has_body(wsi))
         return -1;
     return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
@@ -72,6 +88,15 @@ static int on_http_request(struct lws *wsi, struct xgw_bosh_conn *conn)
     struct xgw_io *io = xgw_io_of(wsi);
     char path[512];
     enum http_method method = request_target(wsi, path, sizeof(path));
+    bool json = strcmp(path, XGW_HOST_META_JSON_PATH) == 0;
+    if (io->cfg->discovery_enabled && (json || strcmp(path, XGW_HOST_META_PATH) == 0)) {
+        if (method == METHOD_GET)
+            return xgw_discovery_http_get(io, wsi, json);
+        if (method == METHOD_OPTIONS)
+            return xgw_discovery_http_preflight(wsi);
+        return reply_and_complete(wsi, 405, "allow:", "GET, OPTIONS",
+                                  "XEP-0156 host-meta: use GET\n");
+    }
     if (strcmp(path, io->cfg->bosh_path) == 0) {
         if (method == METHOD_POST)
             return xgw_bosh_http_begin(io, wsi, conn);
@@ -82,8 +107,11 @@ static int on_http_request(struct lws *wsi, struct xgw_bosh_conn *conn)
                                   "This is an XMPP over BOSH endpoint (XEP-0124/XEP-0206): "
                                   "clients POST <body/> elements here\n");
     }
-    /* Only the WebSocket path remains mounted on this callback: a request there without the
-     * upgrade (a browser opening the URL, a POST) gets a clear answer instead of a 404. */
+    /* A file that www_root does not have (lws hands it back to the mount's protocol). */
+    if (strcmp(path, io->cfg->ws_path) != 0)
+        return reply_and_complete(wsi, 404, NULL, NULL, "Not found\n");
+    /* The WebSocket path without the upgrade (a browser opening the URL, a POST) gets a clear
+     * answer instead of a 404. */
     return reply_and_complete(wsi, 400, NULL, NULL,
                               "This is an XMPP over WebSocket endpoint (RFC 7395): connect with a "
                               "WebSocket client using the sub-protocol 'xmpp'\n");
@@ -98,6 +126,8 @@ static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void
         return xgw_ws_confirm_upgrade(wsi);
     case LWS_CALLBACK_HTTP:
         return on_http_request(wsi, conn);
+    case LWS_CALLBACK_ADD_HEADERS: /* only the www_root mount names this protocol */
+        return xgw_www_add_headers(wsi, in);
     case LWS_CALLBACK_HTTP_BODY:
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
     case LWS_CALLBACK_HTTP_WRITEABLE:

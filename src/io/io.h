@@ -54,6 +54,15 @@ struct xgw_io *xgw_io_of(struct lws *wsi);
 int xgw_http_reply(struct lws *wsi, unsigned status, const char *extra_name,
                    const char *extra_value, const char *body);
 
+/* ---- io/discovery_http.c: XEP-0156 host-meta, static file headers ---- */
+#define XGW_HOST_META_PATH      "/.well-known/host-meta"
+#define XGW_HOST_META_JSON_PATH "/.well-known/host-meta.json"
+/* GET of host-meta (json false) or host-meta.json (json true). */
+int xgw_discovery_http_get(struct xgw_io *io, struct lws *wsi, bool json);
+int xgw_discovery_http_preflight(struct lws *wsi);
+/* LWS_CALLBACK_ADD_HEADERS of the www_root mount: CSP, nosniff, no referrer. */
+int xgw_www_add_headers(struct lws *wsi, struct lws_process_html_args *args);
+
 /* ---- io/ws_lws.c: RFC 7395 ---- */
 int xgw_ws_confirm_upgrade(struct lws *wsi);
 int xgw_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,

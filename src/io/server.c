@@ -206,9 +206,13 @@ int xgw_server_run(const struct xgw_config *cfg)
     mount.origin = cfg->www_root;
     mount.def = "index.html";
     mount.origin_protocol = LWSMPRO_FILE;
-    mount.cache_max_age = 0;
+    /* "must-revalidate, private, max-age=1": browsers revalidate with the ETag (304) instead
+     * of keeping a stale client after an upgrade, or (max-age 0 in lws) never caching. */
+    mount.cache_max_age = 1;
+    mount.cache_reusable = 1;
     mount.cache_revalidate = 1;
     mount.extra_mimetypes = &mime_mjs;
+    mount.protocol = "http"; /* so its callback adds the security headers */
 
     /* BOSH POST/OPTIONS/GET on its path also come to the http callback. */
     struct lws_http_mount bosh_mount;
@@ -227,9 +231,23 @@ int xgw_server_run(const struct xgw_config *cfg)
     ws_mount.origin = "http";
     ws_mount.origin_protocol = LWSMPRO_CALLBACK;
     ws_mount.mount_next = &bosh_mount;
+    /* XEP-0156 documents: exact paths (lws mounts match whole path segments). */
+    struct lws_http_mount host_meta_mounts[2];
+    static const char *const host_meta_paths[2] = {XGW_HOST_META_PATH, XGW_HOST_META_JSON_PATH};
+    const struct lws_http_mount *first_mount = &ws_mount;
+    for (size_t i = 0; cfg->discovery_enabled && i < XGW_ARRAY_SIZE(host_meta_mounts); i++) {
+        struct lws_http_mount *m = &host_meta_mounts[i];
+        memset(m, 0, sizeof(*m));
+        m->mountpoint = host_meta_paths[i];
+        m->mountpoint_len = (unsigned char)strlen(host_meta_paths[i]);
+        m->origin = "http";
+        m->origin_protocol = LWSMPRO_CALLBACK;
+        m->mount_next = first_mount;
+        first_mount = m;
+    }
 
     int rc = 2;
-    if (setup(io, &ws_mount) == 0) {
+    if (setup(io, first_mount) == 0) {
         XGW_LOG_NOTICE("xmppgw %s ready", XGW_VERSION);
         uv_run(&io->loop, UV_RUN_DEFAULT);
         rc = 0;

@@ -233,7 +233,8 @@ static void test_unknown_keys(void **state)
     (void)state;
     expect_error("{\n  \"listen\": [\"127.0.0.1:5280\"],\n  \"bogus\": 1\n}",
                  NAME ":3:3: bogus: unknown key (known keys: listen, log_level, www_root, "
-                      "websocket, bosh, upstream, limits, routes; \"#...\" keys are comments)");
+                      "www_csp, websocket, bosh, discovery, upstream, limits, routes; \"#...\" "
+                      "keys are comments)");
     expect_error("{\n  \"websocket\": {\n    \"path\": \"/x\",\n      \"pingg\": 3\n  }\n}",
                  NAME ":4:7: websocket.pingg: unknown key (known keys: path, ping_interval_s, "
                       "pong_timeout_s, allowed_origins; \"#...\" keys are comments)");
@@ -249,7 +250,8 @@ static void test_unknown_keys(void **state)
                     "or '#'");
     expect_error("{\"#\u00e9\\\"}\": \"x\\\"y\", \"w\\u0077w_root\": null, \"\u00e9\": 1}",
                  NAME ":1:42: \u00e9: unknown key (known keys: listen, log_level, www_root, "
-                      "websocket, bosh, upstream, limits, routes; \"#...\" keys are comments)");
+                      "www_csp, websocket, bosh, discovery, upstream, limits, routes; \"#...\" "
+                      "keys are comments)");
 }
 
 static void test_wrong_types(void **state)
@@ -563,6 +565,87 @@ static void test_bosh_values(void **state)
                     "\"#...\" keys are comments)");
 }
 
+static void test_discovery_values(void **state)
+{
+    struct xgw_config cfg;
+    (void)state;
+    assert_int_equal(load(&cfg, "{}"), XGW_OK);
+    assert_true(cfg.discovery_enabled);
+    assert_null(cfg.discovery_ws_url);
+    assert_null(cfg.discovery_bosh_url);
+    assert_int_equal(cfg.discovery_insecure, -1);
+    assert_null(cfg.www_csp);
+    xgw_config_cleanup(&cfg);
+    assert_int_equal(load(&cfg, "{\"discovery\": {\"enabled\": false, "
+                                "\"websocket_url\": \"wss://chat.example/xmpp-websocket\", "
+                                "\"bosh_url\": \"https://chat.example:8443/bosh\", "
+                                "\"insecure_links\": false}, \"www_csp\": \"\"}"),
+                     XGW_OK);
+    assert_false(cfg.discovery_enabled);
+    assert_string_equal(cfg.discovery_ws_url, "wss://chat.example/xmpp-websocket");
+    assert_string_equal(cfg.discovery_bosh_url, "https://chat.example:8443/bosh");
+    assert_int_equal(cfg.discovery_insecure, 0);
+    assert_string_equal(cfg.www_csp, "");
+    /* The copy used for failed loads carries the new strings (no leak, no loss). */
+    assert_int_equal(
+        xgw_config_load_string(&cfg, "{\"discovery\": {\"enabled\": 1}}", NAME, err, sizeof(err)),
+        XGW_EINVAL);
+    assert_string_equal(cfg.discovery_ws_url, "wss://chat.example/xmpp-websocket");
+    assert_int_equal(xgw_config_load_string(&cfg, "{\"discovery\": {\"websocket_url\": null}}",
+                                            NAME, err, sizeof(err)),
+                     XGW_OK);
+    assert_null(cfg.discovery_ws_url);
+    xgw_config_cleanup(&cfg);
+    /* Plain links: to loopback by default, anywhere with insecure_links true. */
+    assert_int_equal(load(&cfg, "{\"discovery\": {\"websocket_url\": "
+                                "\"ws://127.0.0.1:5280/xmpp-websocket\", \"bosh_url\": "
+                                "\"http://localhost/http-bind\"}}"),
+                     XGW_OK);
+    xgw_config_cleanup(&cfg);
+    assert_int_equal(load(&cfg, "{\"discovery\": {\"insecure_links\": true, \"bosh_url\": "
+                                "\"http://lan.example/http-bind\"}}"),
+                     XGW_OK);
+    assert_int_equal(cfg.discovery_insecure, 1);
+    xgw_config_cleanup(&cfg);
+    expect_error_at("{\"discovery\": {\"bosh_url\": \"http://lan.example/http-bind\"}}",
+                    "\"http://lan",
+                    "discovery.bosh_url: \"http://lan.example/http-bind\" is not https:// or "
+                    "wss:// (XEP-0156); set discovery.insecure_links to true to publish it anyway");
+    expect_error_at("{\"discovery\": {\"websocket_url\": \"ws://localhost/ws\", "
+                    "\"insecure_links\": false}}",
+                    "\"ws://",
+                    "discovery.websocket_url: \"ws://localhost/ws\" is not https:// or wss:// "
+                    "(XEP-0156); set discovery.insecure_links to true to publish it anyway");
+    static const char *const bad_ws[] = {
+        "\"https://chat.example/ws\"",
+        "\"wss://\"",
+        "\"wss:/chat.example/ws\"",
+        "\"wss://chat.example/a b\"",
+        "\"wss://chat.example/a'b\"",
+        "\"wss://chat.example/x#y\"",
+        "\"wss://chat example/\"",
+        "\"wss://chat.example:99999/\"",
+        "\"wss://[zz]/\"",
+        "7",
+    };
+    for (size_t i = 0; i < sizeof(bad_ws) / sizeof(bad_ws[0]); i++) {
+        char json[256];
+        snprintf(json, sizeof(json), "{\"discovery\": {\"websocket_url\": %s}}", bad_ws[i]);
+        expect_error_at(json, bad_ws[i],
+                        "discovery.websocket_url: must be null or an absolute URL "
+                        "\"wss://host[:port]/path\"");
+    }
+    expect_error_at("{\"discovery\": {\"bosh_url\": \"wss://chat.example/b\"}}", "\"wss",
+                    "discovery.bosh_url: must be null or an absolute URL "
+                    "\"https://host[:port]/path\"");
+    expect_error_at("{\"discovery\": {\"insecure_links\": \"yes\"}}", "\"yes\"",
+                    "discovery.insecure_links: must be true, false or \"loopback\"");
+    expect_error_at("{\"www_csp\": \"default-src 'none'\\r\\nX-Injected: 1\"}", "\"default",
+                    "www_csp: must be null, \"\" or a policy without control characters");
+    expect_error_at("{\"www_csp\": 1}", "1}",
+                    "www_csp: must be null, \"\" or a policy without control characters");
+}
+
 static void test_failed_load_leaves_config_unchanged(void **state)
 {
     struct xgw_config cfg;
@@ -648,6 +731,11 @@ static void test_example_configs_load(void **state)
     assert_int_equal(cfg.listens[0].port, defaults.listens[0].port);
     assert_int_equal(cfg.log_level, defaults.log_level);
     assert_null(cfg.www_root);
+    assert_null(cfg.www_csp);
+    assert_int_equal(cfg.discovery_enabled, defaults.discovery_enabled);
+    assert_null(cfg.discovery_ws_url);
+    assert_null(cfg.discovery_bosh_url);
+    assert_int_equal(cfg.discovery_insecure, defaults.discovery_insecure);
     assert_string_equal(cfg.bosh_path, defaults.bosh_path);
     assert_int_equal(cfg.bosh_max_wait_s, defaults.bosh_max_wait_s);
     assert_int_equal(cfg.bosh_max_hold, defaults.bosh_max_hold);
@@ -913,6 +1001,7 @@ int main(void)
         cmocka_unit_test(test_route_errors_in_file),
         cmocka_unit_test(test_websocket_values),
         cmocka_unit_test(test_bosh_values),
+        cmocka_unit_test(test_discovery_values),
         cmocka_unit_test(test_failed_load_leaves_config_unchanged),
         cmocka_unit_test(test_load_file),
         cmocka_unit_test(test_load_file_missing),
