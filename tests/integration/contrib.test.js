@@ -153,11 +153,27 @@ describe('contrib/nginx/xmppgw-locations.conf (WebSocket, BOSH, static files)', 
     assert.match(term.body, /type='terminate'/);
   });
 
-  test('static files are served through the proxy', async () => {
+  test('static files are served through the proxy, with the CSP naming the proxy\'s origin', async () => {
     const res = await httpGet(`http://127.0.0.1:${nginx.port}/`);
     assert.equal(res.status, 200);
     assert.match(res.headers['content-type'], /^text\/html/);
     assert.match(res.body, /xmppgw/);
+    const csp = res.headers['content-security-policy'] || '';
+    assert.match(csp, new RegExp(`connect-src 'self' ws://127\\.0\\.0\\.1:${nginx.port} http://127\\.0\\.0\\.1:${nginx.port};`), csp);
+  });
+
+  test('XEP-0156 host-meta through the proxy lists the proxy\'s URLs (Host and X-Forwarded-Proto passed on)', async () => {
+    const res = await httpGet(`http://127.0.0.1:${nginx.port}/.well-known/host-meta.json`);
+    assert.equal(res.status, 200, res.body);
+    assert.equal(res.headers['access-control-allow-origin'], '*');
+    const links = Object.fromEntries(JSON.parse(res.body).links.map((l) => [l.rel, l.href]));
+    assert.deepEqual(links, {
+      'urn:xmpp:alt-connections:websocket': `ws://127.0.0.1:${nginx.port}/xmpp-websocket`,
+      'urn:xmpp:alt-connections:xbosh': `http://127.0.0.1:${nginx.port}/http-bind`,
+    });
+    const xrd = await httpGet(`http://127.0.0.1:${nginx.port}/.well-known/host-meta`);
+    assert.equal(xrd.status, 200);
+    assert.match(xrd.headers['content-type'], /^application\/xrd\+xml/);
   });
 });
 
