@@ -18,6 +18,12 @@ int main(int argc, char **argv)
         xgw_config_cleanup(&cfg);
         return 2;
     }
+    if ((action == XGW_CLI_RUN || action == XGW_CLI_CHECK_CONFIG) &&
+        xgw_server_check(&cfg, err, sizeof(err)) != XGW_OK) {
+        fprintf(stderr, "xmppgw: %s\n", err);
+        xgw_config_cleanup(&cfg);
+        return 2;
+    }
     int rc = 0;
     switch (action) {
     case XGW_CLI_HELP:

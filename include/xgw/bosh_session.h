@@ -42,6 +42,10 @@ struct xgw_bosh_host_ops {
     /* The session is finished and will be freed right after this returns: drop its timer.
      * May come without any schedule() before it (a creation refused at once). */
     void (*released)(void *host, struct xgw_bosh_session *bs);
+    /* Closes the HTTP connection of `conn` without any answer (BOSH-81: a request for a session
+     * created over HTTPS arrived over plain HTTP). The BOSH layer never mentions `conn` again;
+     * the io layer must not report it through xgw_bosh_conn_gone(). */
+    void (*drop)(void *host, struct xgw_bosh_conn *conn);
     /* Lower-case hex SHA-1 of data (41 bytes with NUL) for XEP-0124 §15 key sequencing.
      * NULL: keys are not checked (BOSH-86). */
     void (*sha1_hex)(const char *data, size_t len, char out[41]);
@@ -67,10 +71,11 @@ void xgw_bosh_free(struct xgw_bosh *bosh);
 
 /* Handles one complete POST body that arrived on `conn`. Parses it (xgw_bosh_req_parse),
  * then: no sid -> session creation; unknown sid -> T(item-not-found); known sid -> the session's
- * request logic. Every outcome ends, now or later, in exactly one respond() for `conn`
- * (unless xgw_bosh_conn_gone() is called first). peer is the client address for logs. */
+ * request logic. Every outcome ends, now or later, in exactly one respond() or drop() for `conn`
+ * (unless xgw_bosh_conn_gone() is called first). peer is the client address for logs; secure
+ * says the request came over TLS: a session created that way is only used that way (BOSH-81). */
 void xgw_bosh_handle(struct xgw_bosh *bosh, struct xgw_bosh_conn *conn, const char *body,
-                     size_t len, const char *peer, uint64_t now_ms);
+                     size_t len, const char *peer, bool secure, uint64_t now_ms);
 
 /* The client closed the TCP connection of a request that is still waiting for its answer:
  * forget `conn` without answering it. Queued upstream data stays for the next request. */

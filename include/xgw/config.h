@@ -39,6 +39,12 @@ struct xgw_config {
     struct xgw_listen *listens; /* owned array */
     size_t listen_count;        /* default: one, 127.0.0.1:5280 */
 
+    struct xgw_listen *tls_listens; /* owned array; HTTPS + WSS listeners (tls.listen), may be
+                                       empty (default): TLS is then left to a reverse proxy */
+    size_t tls_listen_count;
+    char *tls_cert_file; /* owned; PEM certificate chain of the TLS listeners */
+    char *tls_key_file;  /* owned; PEM private key of that certificate */
+
     struct xgw_route *routes; /* owned array; may be empty (every session gets host-unknown) */
     size_t route_count;
 

@@ -47,6 +47,11 @@ void xgw_config_cleanup(struct xgw_config *cfg)
 {
     for (size_t i = 0; i < cfg->listen_count; i++)
         xgw_free(cfg->listens[i].host);
+    for (size_t i = 0; i < cfg->tls_listen_count; i++)
+        xgw_free(cfg->tls_listens[i].host);
+    xgw_free(cfg->tls_listens);
+    xgw_free(cfg->tls_cert_file);
+    xgw_free(cfg->tls_key_file);
     for (size_t i = 0; i < cfg->route_count; i++)
         xgw_route_cleanup(&cfg->routes[i]);
     for (size_t i = 0; i < cfg->ws_allowed_origin_count; i++)
@@ -92,6 +97,13 @@ void xgw_config_copy(struct xgw_config *dst, const struct xgw_config *src)
     for (size_t i = 0; i < src->listen_count; i++) {
         dst->listens[i] = src->listens[i];
         dst->listens[i].host = xgw_strdup(src->listens[i].host);
+    }
+    dst->tls_cert_file = xgw_strdup(src->tls_cert_file);
+    dst->tls_key_file = xgw_strdup(src->tls_key_file);
+    dst->tls_listens = xgw_calloc(src->tls_listen_count, sizeof(*dst->tls_listens));
+    for (size_t i = 0; i < src->tls_listen_count; i++) {
+        dst->tls_listens[i] = src->tls_listens[i];
+        dst->tls_listens[i].host = xgw_strdup(src->tls_listens[i].host);
     }
     dst->routes = xgw_calloc(src->route_count, sizeof(*dst->routes));
     for (size_t i = 0; i < src->route_count; i++) {

@@ -345,6 +345,8 @@ static enum xgw_err walk_object(struct load_ctx *ctx, json_t *object, const stru
 
 static enum xgw_err handle_listen(struct load_ctx *ctx, json_t *value, const struct key_spec *spec,
                                   void *target);
+static enum xgw_err handle_tls_listen(struct load_ctx *ctx, json_t *value,
+                                      const struct key_spec *spec, void *target);
 static enum xgw_err handle_origins(struct load_ctx *ctx, json_t *value, const struct key_spec *spec,
                                    void *target);
 static enum xgw_err handle_routes(struct load_ctx *ctx, json_t *value, const struct key_spec *spec,
@@ -382,6 +384,11 @@ static const struct key_spec discovery_keys[] = {
     {"bosh_url", handle_bosh_url, CFG(discovery_bosh_url), 0, 0, NULL},
     {"insecure_links", handle_allow_plaintext, CFG(discovery_insecure), 0, 0, NULL},
 };
+static const struct key_spec tls_keys[] = {
+    {"listen", handle_tls_listen, 0, 0, 0, NULL},
+    {"cert_file", handle_optional_string, CFG(tls_cert_file), 0, 0, NULL},
+    {"key_file", handle_optional_string, CFG(tls_key_file), 0, 0, NULL},
+};
 static const struct key_spec upstream_keys[] = {
     {"connect_timeout_s", handle_unsigned, CFG(connect_timeout_s), 1, 300, NULL},
     {"close_timeout_s", handle_unsigned, CFG(close_timeout_s), 1, 60, NULL},
@@ -406,11 +413,13 @@ static const struct key_spec route_keys[] = {
 static const struct key_table websocket_table = TABLE(websocket_keys);
 static const struct key_table bosh_table = TABLE(bosh_keys);
 static const struct key_table discovery_table = TABLE(discovery_keys);
+static const struct key_table tls_table = TABLE(tls_keys);
 static const struct key_table upstream_table = TABLE(upstream_keys);
 static const struct key_table limits_table = TABLE(limits_keys);
 static const struct key_table route_table = TABLE(route_keys);
 static const struct key_spec top_keys[] = {
     {"listen", handle_listen, 0, 0, 0, NULL},
+    {"tls", handle_section, 0, 0, 0, &tls_table},
     {"log_level", handle_log_level, CFG(log_level), 0, 0, NULL},
     {"www_root", handle_optional_string, CFG(www_root), 0, 0, NULL},
     {"www_csp", handle_csp, CFG(www_csp), 0, 0, NULL},
@@ -423,15 +432,15 @@ static const struct key_spec top_keys[] = {
 };
 static const struct key_table top_table = TABLE(top_keys);
 
-static enum xgw_err handle_listen(struct load_ctx *ctx, json_t *value, const struct key_spec *spec,
-                                  void *target)
+/* An array of "ADDR:PORT" strings into (*items, *count), replacing what was there. */
+static enum xgw_err load_listens(struct load_ctx *ctx, json_t *value, bool allow_empty,
+                                 struct xgw_listen **items, size_t *count_out)
 {
-    struct xgw_config *cfg = target;
     size_t count = json_array_size(value);
     enum xgw_err err = XGW_OK;
-    XGW_UNUSED(spec);
-    if (!json_is_array(value) || count == 0)
-        return fail(ctx, false, "must be a non-empty array of \"ADDR:PORT\" strings");
+    if (!json_is_array(value) || (count == 0 && !allow_empty))
+        return fail(ctx, false, "must be %s array of \"ADDR:PORT\" strings",
+                    allow_empty ? "an" : "a non-empty");
     struct xgw_listen *listens = xgw_calloc(count, sizeof(*listens));
     for (size_t i = 0; i < count && err == XGW_OK; i++) {
         json_t *item = json_array_get(value, i);
@@ -443,16 +452,32 @@ static enum xgw_err handle_listen(struct load_ctx *ctx, json_t *value, const str
             err = fail(ctx, false, "\"%s\": %s", json_string_value(item), reason);
         ctx->depth--;
     }
-    struct xgw_listen *old = err == XGW_OK ? cfg->listens : listens;
-    size_t old_count = err == XGW_OK ? cfg->listen_count : count;
+    struct xgw_listen *old = err == XGW_OK ? *items : listens;
+    size_t old_count = err == XGW_OK ? *count_out : count;
     for (size_t i = 0; i < old_count; i++)
         xgw_free(old[i].host);
     xgw_free(old);
     if (err == XGW_OK) {
-        cfg->listens = listens;
-        cfg->listen_count = count;
+        *items = listens;
+        *count_out = count;
     }
     return err;
+}
+
+static enum xgw_err handle_listen(struct load_ctx *ctx, json_t *value, const struct key_spec *spec,
+                                  void *target)
+{
+    struct xgw_config *cfg = target;
+    XGW_UNUSED(spec);
+    return load_listens(ctx, value, false, &cfg->listens, &cfg->listen_count);
+}
+
+static enum xgw_err handle_tls_listen(struct load_ctx *ctx, json_t *value,
+                                      const struct key_spec *spec, void *target)
+{
+    struct xgw_config *cfg = target;
+    XGW_UNUSED(spec);
+    return load_listens(ctx, value, true, &cfg->tls_listens, &cfg->tls_listen_count);
 }
 
 /* An array of origins into (*items, *count), replacing what was there. */
@@ -608,6 +633,24 @@ static enum xgw_err check_discovery(struct load_ctx *ctx, json_t *root,
     return XGW_OK;
 }
 
+/* TLS listeners need a certificate and its key; a certificate nobody uses is a mistake. */
+static enum xgw_err check_tls(struct load_ctx *ctx, json_t *root, const struct xgw_config *cfg)
+{
+    bool has_files = cfg->tls_cert_file && cfg->tls_key_file;
+    if (cfg->tls_listen_count > 0 && has_files)
+        return XGW_OK;
+    if (cfg->tls_listen_count == 0 && !cfg->tls_cert_file && !cfg->tls_key_file)
+        return XGW_OK;
+    json_t *section = json_object_get(root, "tls");
+    push_key(ctx, "tls");
+    if (cfg->tls_listen_count == 0) {
+        push_key(ctx, json_object_get(section, "cert_file") ? "cert_file" : "key_file");
+        return fail(ctx, false, "is set but tls.listen is empty: no listener would use it");
+    }
+    push_key(ctx, "listen");
+    return fail(ctx, false, "TLS listeners need both tls.cert_file and tls.key_file");
+}
+
 static enum xgw_err load_text(struct xgw_config *cfg, const char *text, size_t len,
                               const char *name, char *err, size_t err_len)
 {
@@ -632,6 +675,8 @@ static enum xgw_err load_text(struct xgw_config *cfg, const char *text, size_t l
         result = check_paths(&ctx, root, &scratch);
     if (result == XGW_OK)
         result = check_discovery(&ctx, root, &scratch);
+    if (result == XGW_OK)
+        result = check_tls(&ctx, root, &scratch);
     if (result == XGW_OK) {
         xgw_config_cleanup(cfg);
         *cfg = scratch;

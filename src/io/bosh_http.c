@@ -20,6 +20,7 @@ enum conn_state {
     C_WAITING,  /* handed to the BOSH layer, no answer yet (a held request) */
     C_READY,    /* the answer is stored; waiting for the socket to be writable */
     C_DONE,     /* answered */
+    C_DROP,     /* to be closed without an answer (BOSH-81) */
 };
 
 /* Per-request state: lws allocates it as the "http" protocol's per-session data. */
@@ -124,7 +125,8 @@ static void conn_release(struct xgw_bosh_conn *conn)
     conn->response = NULL;
 }
 
-static void dispatch(struct xgw_bosh_conn *conn)
+/* Hands the body to the BOSH layer. -1: close the connection now (the BOSH layer dropped it). */
+static int dispatch(struct xgw_bosh_conn *conn)
 {
     struct xgw_io *io = conn->io;
     conn->state = C_WAITING;
@@ -137,9 +139,10 @@ static void dispatch(struct xgw_bosh_conn *conn)
         xgw_bosh_reject(io->bosh, conn, XGW_BOSH_COND_BAD_REQUEST);
     } else {
         xgw_bosh_handle(io->bosh, conn, conn->body.data ? conn->body.data : "", conn->body.len,
-                        conn->peer, uv_now(&io->loop));
+                        conn->peer, lws_is_ssl(conn->wsi) != 0, uv_now(&io->loop));
     }
     xgw_buf_cleanup(&conn->body); /* the BOSH layer parsed it; nothing keeps a pointer */
+    return conn->state == C_DROP ? -1 : 0;
 }
 
 static bool encoded_body(struct lws *wsi)
@@ -175,7 +178,7 @@ int xgw_bosh_http_begin(struct xgw_io *io, struct lws *wsi, struct xgw_bosh_conn
     char length[24] = "";
     bool has_length = lws_hdr_copy(wsi, length, sizeof(length), WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0;
     if (!has_length || strcmp(length, "0") == 0)
-        dispatch(conn);
+        return dispatch(conn);
     return 0;
 }
 
@@ -211,9 +214,7 @@ int xgw_bosh_http_event(struct lws *wsi, struct xgw_bosh_conn *conn,
         if (!conn->body_completed) {
             /* Also seen once for a request without a body, already dispatched by begin(). */
             conn->body_completed = true;
-            if (conn->state == C_READING)
-                dispatch(conn);
-            return 0;
+            return conn->state == C_READING ? dispatch(conn) : 0;
         }
         /* BOSH-09: a second completion means another request was pipelined behind this one,
          * still unanswered. lws 4.1 keeps re-delivering the event in a busy loop until the
@@ -259,6 +260,12 @@ static void h_respond(void *host, struct xgw_bosh_conn *conn, unsigned status,
     conn->response_len = len;
     conn->state = C_READY;
     lws_callback_on_writable(conn->wsi);
+}
+
+static void h_drop(void *host, struct xgw_bosh_conn *conn)
+{
+    (void)host;
+    conn->state = C_DROP; /* dispatch() tells lws to close the connection */
 }
 
 static void on_bosh_timer(uv_timer_t *handle)
@@ -323,6 +330,7 @@ static const struct xgw_bosh_host_ops host_ops = {
     .respond = h_respond,
     .schedule = h_schedule,
     .released = h_released,
+    .drop = h_drop,
     .sha1_hex = h_sha1_hex,
 };
 

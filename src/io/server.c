@@ -92,10 +92,13 @@ static void raise_fd_limit(void)
 
 static int create_vhosts(struct xgw_io *io, const struct lws_http_mount *mount)
 {
-    for (size_t i = 0; i < io->cfg->listen_count; i++) {
-        const struct xgw_listen *l = &io->cfg->listens[i];
+    const struct xgw_config *cfg = io->cfg;
+    for (size_t i = 0; i < cfg->listen_count + cfg->tls_listen_count; i++) {
+        bool tls = i >= cfg->listen_count;
+        const struct xgw_listen *l =
+            tls ? &cfg->tls_listens[i - cfg->listen_count] : &cfg->listens[i];
         char *name = io->vhost_names[i]; /* lws keeps the pointer for the vhost's lifetime */
-        snprintf(name, sizeof(io->vhost_names[i]), "listen%zu", i);
+        snprintf(name, sizeof(io->vhost_names[i]), "%s%zu", tls ? "tls" : "listen", i);
         struct lws_context_creation_info vi;
         memset(&vi, 0, sizeof(vi));
         vi.port = l->port;
@@ -107,14 +110,24 @@ static int create_vhosts(struct xgw_io *io, const struct lws_http_mount *mount)
         vi.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
         if (strchr(l->host, ':') == NULL)
             vi.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+        if (tls) {
+            /* Checked by xgw_server_check before start-up. HTTP/1.1 only: the BOSH holds and
+             * the WebSocket upgrade are built and tested on HTTP/1.1. */
+            vi.ssl_cert_filepath = cfg->tls_cert_file;
+            vi.ssl_private_key_filepath = cfg->tls_key_file;
+            vi.alpn = "http/1.1";
+            vi.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT; /* lws reads it per vhost too */
+        }
+        const char *scheme = tls ? "https" : "http";
+        bool v6 = strchr(l->host, ':') != NULL;
         if (!lws_create_vhost(io->lws, &vi)) {
-            XGW_LOG_ERROR("cannot listen on %s%s%s:%u", strchr(l->host, ':') ? "[" : "", l->host,
-                          strchr(l->host, ':') ? "]" : "", l->port);
+            XGW_LOG_ERROR("cannot listen on %s://%s%s%s:%u (address in use or not local?)",
+                          scheme, v6 ? "[" : "", l->host, v6 ? "]" : "", l->port);
             return -1;
         }
-        XGW_LOG_NOTICE("listening on http://%s%s%s:%u (WebSocket %s)",
-                       strchr(l->host, ':') ? "[" : "", l->host, strchr(l->host, ':') ? "]" : "",
-                       l->port, io->cfg->ws_path);
+        XGW_LOG_NOTICE("listening on %s://%s%s%s:%u (WebSocket %s, BOSH %s)", scheme,
+                       v6 ? "[" : "", l->host, v6 ? "]" : "", l->port, cfg->ws_path,
+                       cfg->bosh_path);
     }
     return 0;
 }
@@ -127,6 +140,8 @@ static int create_context(struct xgw_io *io)
     memset(&info, 0, sizeof(info));
     info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_EXPLICIT_VHOSTS |
                    LWS_SERVER_OPTION_VALIDATE_UTF8;
+    if (io->cfg->tls_listen_count > 0)
+        info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
     info.foreign_loops = foreign_loops;
     info.max_http_header_data = XGW_MAX_HTTP_HEADER; /* pitfall 3 */
     info.timeout_secs = 10;
@@ -186,7 +201,8 @@ int xgw_server_run(const struct xgw_config *cfg)
     io->gw.cfg = cfg;
     io->gw.on_dead = on_dead;
     io->gw.io = io;
-    io->vhost_names = xgw_calloc(cfg->listen_count, sizeof(*io->vhost_names));
+    io->vhost_names =
+        xgw_calloc(cfg->listen_count + cfg->tls_listen_count, sizeof(*io->vhost_names));
     io->gw.upstream = &xgw_upstream_conn_ops;
     uv_loop_init(&io->loop);
     uv_check_init(&io->loop, &io->sweep);

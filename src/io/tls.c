@@ -2,9 +2,14 @@
 /* OpenSSL client context for upstream links: TLS 1.2+, system or configured trust store. */
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include <stdbool.h>
+#include <stdio.h>
 
 #include "io.h"
 #include "xgw/log.h"
+#include "xgw/server.h"
 
 void xgw_tls_log_errors(const char *sid_or_ctx, const char *what)
 {
@@ -37,4 +42,50 @@ fail:
     xgw_tls_log_errors("-", "TLS client context");
     SSL_CTX_free(ctx);
     return NULL;
+}
+
+/* The oldest queued OpenSSL reason, or "unknown error"; clears the queue. */
+static const char *openssl_reason(char *buf, size_t len)
+{
+    unsigned long e = ERR_peek_error();
+    if (e == 0) {
+        snprintf(buf, len, "unknown error");
+    } else {
+        ERR_error_string_n(e, buf, len);
+        ERR_clear_error();
+    }
+    return buf;
+}
+
+enum xgw_err xgw_server_check(const struct xgw_config *cfg, char *err, size_t err_len)
+{
+    if (cfg->tls_listen_count == 0)
+        return XGW_OK;
+    char reason[256];
+    enum xgw_err result = XGW_EINVAL;
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    if (!ctx) {
+        snprintf(err, err_len, "cannot create a TLS context: %s",
+                 openssl_reason(reason, sizeof(reason)));
+    } else if (SSL_CTX_use_certificate_chain_file(ctx, cfg->tls_cert_file) != 1) {
+        snprintf(err, err_len, "tls.cert_file \"%s\": cannot load a PEM certificate chain: %s",
+                 cfg->tls_cert_file, openssl_reason(reason, sizeof(reason)));
+    } else if (SSL_CTX_use_PrivateKey_file(ctx, cfg->tls_key_file, SSL_FILETYPE_PEM) != 1) {
+        bool mismatch = ERR_GET_REASON(ERR_peek_error()) == X509_R_KEY_VALUES_MISMATCH;
+        if (mismatch)
+            snprintf(err, err_len, "tls.key_file \"%s\" does not match the certificate in \"%s\"",
+                     cfg->tls_key_file, cfg->tls_cert_file);
+        else
+            snprintf(err, err_len, "tls.key_file \"%s\": cannot load a PEM private key: %s",
+                     cfg->tls_key_file, openssl_reason(reason, sizeof(reason)));
+        ERR_clear_error();
+    } else if (SSL_CTX_check_private_key(ctx) != 1) {
+        snprintf(err, err_len, "tls.key_file \"%s\" does not match the certificate in \"%s\"",
+                 cfg->tls_key_file, cfg->tls_cert_file);
+        ERR_clear_error();
+    } else {
+        result = XGW_OK;
+    }
+    SSL_CTX_free(ctx);
+    return result;
 }

@@ -76,6 +76,7 @@ struct xgw_bosh_session {
     unsigned ver_major, ver_minor;
     bool legacy;            /* the creation request had no 'ver' (BOSH-80) */
     bool acks;              /* the creation request had 'ack' (BOSH-31/45) */
+    bool secure;            /* created over TLS: plain-HTTP requests are dropped (BOSH-81) */
     char *content_type;     /* owned; every response's Content-Type (BOSH-04/05) */
     char *to, *lang, *from; /* owned; creation values reused by restarts (XEP206-13) */
     char *key;              /* owned; expected SHA-1 hex of the next 'key'; NULL: no keys */

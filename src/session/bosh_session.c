@@ -271,7 +271,7 @@ static void session_init(struct xgw_bosh_session *bs, const struct xgw_bosh_req 
 }
 
 static void create(struct xgw_bosh *bosh, struct xgw_bosh_conn *conn,
-                   const struct xgw_bosh_req *req, const char *peer, uint64_t now)
+                   const struct xgw_bosh_req *req, const char *peer, bool secure, uint64_t now)
 {
     if (req->content && !content_type_ok(req->content)) {
         reject_with(bosh, conn, XGW_BOSH_COND_BAD_REQUEST, NULL, NULL);
@@ -297,6 +297,7 @@ static void create(struct xgw_bosh *bosh, struct xgw_bosh_conn *conn,
         return;
     }
     session_init(bs, req, peer);
+    bs->secure = secure;
     xgw_bosh_sid_insert(bosh, bs);
     /* XEP206-03: the creation request is held until the server's features (or wait). */
     struct bosh_wait *w = xgw_bosh_wait_new(bs, conn, req->rid, req->key, now);
@@ -314,15 +315,31 @@ static void create(struct xgw_bosh *bosh, struct xgw_bosh_conn *conn,
 
 /* ---- requests ------------------------------------------------------------------------------ */
 
+/* BOSH-81: a session created over HTTPS is never touched by a plain-HTTP request; that
+ * connection is closed without an answer and the session goes on (ending it would let anyone
+ * who saw the sid end it). */
+static bool downgraded(struct xgw_bosh_session *bs, struct xgw_bosh_conn *conn, bool secure)
+{
+    if (!bs->secure || secure)
+        return false;
+    XGW_LOG_NOTICE("sid=%s plain-HTTP request for a session created over HTTPS: connection closed "
+                   "(BOSH-81)",
+                   bs->sid);
+    bs->bosh->ops->drop(bs->bosh->host, conn);
+    return true;
+}
+
 /* A body xgw_bosh_req_parse refused. TERM-01 is terminal for the session it names, and legacy
  * clients get HTTP 400 (BOSH-80); with no session to name, T(cond) (BOSH-83). */
 static void refused(struct xgw_bosh *bosh, struct xgw_bosh_conn *conn, const char *body, size_t len,
-                    enum xgw_bosh_cond cond, uint64_t now)
+                    enum xgw_bosh_cond cond, bool secure, uint64_t now)
 {
     char sid[64];
     struct xgw_bosh_session *bs = NULL;
     if (xgw_bosh_req_peek_sid(body, len, bosh->settings.max_body_bytes, sid, sizeof(sid)))
         bs = xgw_bosh_sid_find(bosh, sid);
+    if (bs && downgraded(bs, conn, secure))
+        return;
     if (bs && bs->state == BS_OPEN) {
         xgw_bosh_fail(bs, conn, cond, "unacceptable request body");
         settle(bs, now);
@@ -332,24 +349,24 @@ static void refused(struct xgw_bosh *bosh, struct xgw_bosh_conn *conn, const cha
 }
 
 void xgw_bosh_handle(struct xgw_bosh *bosh, struct xgw_bosh_conn *conn, const char *body,
-                     size_t len, const char *peer, uint64_t now_ms)
+                     size_t len, const char *peer, bool secure, uint64_t now_ms)
 {
     enter(bosh, now_ms);
     struct xgw_bosh_req req;
     enum xgw_bosh_cond cond = XGW_BOSH_COND_NONE;
     if (xgw_bosh_req_parse(body, len, bosh->settings.max_body_bytes, &req, &cond) != XGW_OK) {
-        refused(bosh, conn, body, len, cond, now_ms);
+        refused(bosh, conn, body, len, cond, secure, now_ms);
     } else if (bosh->shutting_down) {
         xgw_bosh_reject(bosh, conn, XGW_BOSH_COND_SYSTEM_SHUTDOWN); /* TERM-12 */
     } else if (req.sid == NULL) {
-        create(bosh, conn, &req, peer, now_ms);
+        create(bosh, conn, &req, peer, secure, now_ms);
     } else {
         struct xgw_bosh_session *bs = xgw_bosh_sid_find(bosh, req.sid);
         if (bs == NULL || bs->state == BS_DEAD) {
             /* BOSH-20/71: unknown or dead sid; always 200, we cannot know if the client is a
              * legacy one (E-22). */
             xgw_bosh_reject(bosh, conn, XGW_BOSH_COND_ITEM_NOT_FOUND);
-        } else {
+        } else if (!downgraded(bs, conn, secure)) {
             xgw_bosh_request(bs, conn, &req, now_ms);
             settle(bs, now_ms);
         }

@@ -216,7 +216,7 @@ static const struct xgw_upstream_ops fake_upstream = {
 
 struct xgw_bosh_conn {
     int id;
-    bool answered, gone;
+    bool answered, gone, dropped;
     unsigned status;
     char content_type[128];
     char *body; /* owned */
@@ -241,6 +241,7 @@ struct fixture {
     uint64_t now;
     char sid[64];
     uint64_t rid; /* the last rid sent */
+    bool secure;  /* requests arrive over TLS */
 };
 
 static struct fixture *fx; /* the host ops find the fixture here */
@@ -249,8 +250,8 @@ static void h_respond(void *host, struct xgw_bosh_conn *conn, unsigned status,
                       const char *content_type, const char *body, size_t len)
 {
     (void)host;
-    if (conn->answered || conn->gone)
-        fail_msg("conn %d answered twice (or after it was gone)", conn->id);
+    if (conn->answered || conn->gone || conn->dropped)
+        fail_msg("conn %d answered twice (or after it was gone or dropped)", conn->id);
     conn->answered = true;
     conn->status = status;
     snprintf(conn->content_type, sizeof(conn->content_type), "%s", content_type);
@@ -291,10 +292,19 @@ static void h_released(void *host, struct xgw_bosh_session *bs)
     fx->released++;
 }
 
+static void h_drop(void *host, struct xgw_bosh_conn *conn)
+{
+    (void)host;
+    if (conn->answered || conn->dropped)
+        fail_msg("conn %d dropped after an answer (or twice)", conn->id);
+    conn->dropped = true;
+}
+
 static const struct xgw_bosh_host_ops host_ops = {
     .respond = h_respond,
     .schedule = h_schedule,
     .released = h_released,
+    .drop = h_drop,
     .sha1_hex = sha1_hex,
 };
 
@@ -365,7 +375,7 @@ static int teardown(void **state)
     assert_int_equal(f->gw.session_count, 0);
     /* Every request was answered exactly once (or its client left). */
     for (int i = 0; i < f->conn_count; i++) {
-        if (!f->conns[i].answered && !f->conns[i].gone)
+        if (!f->conns[i].answered && !f->conns[i].gone && !f->conns[i].dropped)
             fail_msg("conn %d never answered", i);
         xgw_free(f->conns[i].body);
     }
@@ -387,7 +397,7 @@ static int post(struct fixture *f, const char *fmt, ...)
     assert_true(n > 0 && (size_t)n < sizeof(body));
     assert_true(f->conn_count < MAX_CONNS);
     int id = f->conn_count++;
-    xgw_bosh_handle(f->bosh, &f->conns[id], body, (size_t)n, "192.0.2.7", f->now);
+    xgw_bosh_handle(f->bosh, &f->conns[id], body, (size_t)n, "192.0.2.7", f->secure, f->now);
     return id;
 }
 
@@ -1164,6 +1174,31 @@ static void test_conn_gone(void **state)
     assert_int_equal(xgw_bosh_session_count(f->bosh), 1);
 }
 
+/* BOSH-81: a session created over HTTPS ignores plain-HTTP requests (connection closed, no
+ * answer, nothing forwarded, not even an unparsable one ends it); it goes on over HTTPS. */
+static void test_secure_session_downgrade(void **state)
+{
+    struct fixture *f = *state;
+    f->secure = true;
+    open_session(f, "ver='1.11' wait='10'");
+    f->secure = false;
+    int plain = req(f, "", "<message id='sneak'/>");
+    assert_true(f->conns[plain].dropped);
+    assert_null(answer(f, plain));
+    int garbage = post(f, "<body sid='%s' rid='x' " NS_HB "/>", f->sid);
+    assert_true(f->conns[garbage].dropped);
+    assert_int_equal(count_of(written(), "sneak"), 0);
+    assert_int_equal(xgw_bosh_session_count(f->bosh), 1);
+    f->secure = true;
+    int again = req_rid(f, f->rid, "", "<message id='ok'/>");
+    assert_int_equal(count_of(written(), "id='ok'"), 1);
+    advance(f, 10000);
+    assert_string_equal(answer(f, again), EMPTY);
+    /* Created over plain HTTP: TLS requests are fine too (no downgrade). */
+    int c = create(f, "ver='1.11'");
+    assert_false(f->conns[c].dropped);
+}
+
 /* BOSH-87: to/route on an existing sid: an ordinary request, no second upstream. */
 static void test_to_on_existing_sid(void **state)
 {
@@ -1317,6 +1352,7 @@ int main(void)
         T(test_content_type),
         T(test_shutdown),
         T(test_conn_gone),
+        T(test_secure_session_downgrade),
         T(test_to_on_existing_sid),
         T(test_bad_body_known_sid),
         T(test_client_starttls),

@@ -232,8 +232,8 @@ static void test_unknown_keys(void **state)
 {
     (void)state;
     expect_error("{\n  \"listen\": [\"127.0.0.1:5280\"],\n  \"bogus\": 1\n}",
-                 NAME ":3:3: bogus: unknown key (known keys: listen, log_level, www_root, "
-                      "www_csp, websocket, bosh, discovery, upstream, limits, routes; \"#...\" "
+                 NAME ":3:3: bogus: unknown key (known keys: listen, tls, log_level, "
+                      "www_root, www_csp, websocket, bosh, discovery, upstream, limits, routes; \"#...\" "
                       "keys are comments)");
     expect_error("{\n  \"websocket\": {\n    \"path\": \"/x\",\n      \"pingg\": 3\n  }\n}",
                  NAME ":4:7: websocket.pingg: unknown key (known keys: path, ping_interval_s, "
@@ -249,8 +249,8 @@ static void test_unknown_keys(void **state)
                     "websocket.path: must be a string starting with '/' without whitespace, '?' "
                     "or '#'");
     expect_error("{\"#\u00e9\\\"}\": \"x\\\"y\", \"w\\u0077w_root\": null, \"\u00e9\": 1}",
-                 NAME ":1:42: \u00e9: unknown key (known keys: listen, log_level, www_root, "
-                      "www_csp, websocket, bosh, discovery, upstream, limits, routes; \"#...\" "
+                 NAME ":1:42: \u00e9: unknown key (known keys: listen, tls, log_level, "
+                      "www_root, www_csp, websocket, bosh, discovery, upstream, limits, routes; \"#...\" "
                       "keys are comments)");
 }
 
@@ -646,6 +646,45 @@ static void test_discovery_values(void **state)
                     "www_csp: must be null, \"\" or a policy without control characters");
 }
 
+static void test_tls_values(void **state)
+{
+    struct xgw_config cfg;
+    (void)state;
+    assert_int_equal(load(&cfg, "{}"), XGW_OK);
+    assert_int_equal(cfg.tls_listen_count, 0);
+    assert_null(cfg.tls_cert_file);
+    assert_null(cfg.tls_key_file);
+    xgw_config_cleanup(&cfg);
+    assert_int_equal(load(&cfg, "{\"tls\": {\"listen\": [\"0.0.0.0:443\", \"[::]:443\"], "
+                                "\"cert_file\": \"/etc/x/cert.pem\", \"key_file\": \"k.pem\"}}"),
+                     XGW_OK);
+    assert_int_equal(cfg.tls_listen_count, 2);
+    assert_string_equal(cfg.tls_listens[0].host, "0.0.0.0");
+    assert_int_equal(cfg.tls_listens[1].port, 443);
+    assert_string_equal(cfg.tls_listens[1].host, "::");
+    assert_string_equal(cfg.tls_cert_file, "/etc/x/cert.pem");
+    /* The copy used for failed loads carries the TLS listeners (no leak, no loss). */
+    assert_int_equal(
+        xgw_config_load_string(&cfg, "{\"tls\": {\"listen\": 1}}", NAME, err, sizeof(err)),
+        XGW_EINVAL);
+    assert_int_equal(cfg.tls_listen_count, 2);
+    /* The plain listeners are separate: --listen-style replacement leaves these alone. */
+    assert_int_equal(cfg.listen_count, 1);
+    xgw_config_cleanup(&cfg);
+    expect_error_at("{\"tls\": {\"listen\": [\"0.0.0.0:443\"], \"cert_file\": \"c.pem\"}}",
+                    "[\"0.0.0.0",
+                    "tls.listen: TLS listeners need both tls.cert_file and tls.key_file");
+    expect_error_at("{\"tls\": {\"key_file\": \"k.pem\"}}", "\"k.pem",
+                    "tls.key_file: is set but tls.listen is empty: no listener would use it");
+    expect_error_at("{\"tls\": {\"listen\": [\"example.org:443\"]}}", "\"example.org",
+                    "tls.listen[0]: \"example.org:443\": not a numeric IPv4 address (host names "
+                    "are not accepted)");
+    expect_error_at("{\"tls\": {\"listen\": \"0.0.0.0:443\"}}", "\"0.0.0.0",
+                    "tls.listen: must be an array of \"ADDR:PORT\" strings");
+    expect_error_at("{\"tls\": {\"cert_file\": \"\"}}", "\"\"}",
+                    "tls.cert_file: must be a non-empty string or null");
+}
+
 static void test_failed_load_leaves_config_unchanged(void **state)
 {
     struct xgw_config cfg;
@@ -1002,6 +1041,7 @@ int main(void)
         cmocka_unit_test(test_websocket_values),
         cmocka_unit_test(test_bosh_values),
         cmocka_unit_test(test_discovery_values),
+        cmocka_unit_test(test_tls_values),
         cmocka_unit_test(test_failed_load_leaves_config_unchanged),
         cmocka_unit_test(test_load_file),
         cmocka_unit_test(test_load_file_missing),
