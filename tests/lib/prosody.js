@@ -18,9 +18,16 @@
 // loads mod_bosh on the http port: p.boshUrl = http://127.0.0.1:<httpPort>/http-bind.
 // `websocket: false` leaves mod_websocket out (and the http port too unless bosh is on).
 //
+// Chat features (all off by default): `muc: true` adds a `Component "conference.<domain>"
+// "muc"` for each host (p.mucDomain is the first one's); `smacks: true` loads mod_smacks
+// (XEP-0198 with resumption); `carbons: true` loads mod_carbons (XEP-0280).
+// p.writeRoster(user, domain, items) pre-provisions a roster while the user is offline:
+//   items = { 'bob@localhost': { subscription: 'both', name: 'Bob', groups: [] } }
+//
 // CLI (used by scripts/demo.sh, so the config is generated in one place only):
 //   node tests/lib/prosody.js write-config --dir DIR [--domain localhost] [--c2s-port 5222]
 //        [--http-port N | --no-http] [--user name:password ...] [--log-level info]
+//        [--muc] [--smacks] [--carbons]
 //   Writes DIR/prosody.cfg.lua, registers the users, prints the config path.
 
 const { spawn, execFile } = require('node:child_process');
@@ -54,6 +61,8 @@ function prosodyConfig(opts) {
   const anyCert = opts.hosts.some((h) => h.cert);
   const modules = ['roster', 'saslauth', 'disco', 'ping', 'private', 'vcard'];
   if (anyCert) modules.push('tls');
+  if (opts.smacks) modules.push('smacks');
+  if (opts.carbons) modules.push('carbons');
   const bosh = opts.httpPort && opts.bosh ? { ...(opts.bosh === true ? {} : opts.bosh) } : null;
   if (opts.httpPort) {
     modules.push('http');
@@ -112,6 +121,11 @@ function prosodyConfig(opts) {
     }
     lines.push('');
   }
+  if (opts.muc) {
+    for (const h of opts.hosts) {
+      lines.push(`Component ${lua(`conference.${h.domain}`)} "muc"`, '');
+    }
+  }
   return lines.join('\n');
 }
 
@@ -139,6 +153,38 @@ async function registerUser(configPath, user, domain, password) {
   const f = path.join(path.dirname(configPath), 'data', datamanagerEncode(domain), 'accounts',
     `${datamanagerEncode(user)}.dat`);
   if (!fs.existsSync(f)) throw new Error(`prosodyctl register ${user}@${domain}: account file ${f} not created`);
+}
+
+// A Lua value for Prosody's internal storage files (strings, numbers, booleans, tables).
+function luaValue(v, indent = '') {
+  if (typeof v === 'string') return lua(v);
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  if (Array.isArray(v)) return `{ ${v.map((x) => luaValue(x, indent)).join(', ')} }`;
+  const inner = `${indent}\t`;
+  const parts = Object.entries(v).map(([k, x]) => `${inner}[${lua(k)}] = ${luaValue(x, inner)};`);
+  return `{\n${parts.join('\n')}\n${indent}}`;
+}
+
+/**
+ * Write a roster for user@domain straight into Prosody's storage (the user must be offline:
+ * Prosody reads the file at login). items: { jid: { subscription, name?, groups?, ask? } }.
+ */
+function writeRoster(dir, user, domain, items) {
+  const rosterDir = path.join(path.resolve(dir), 'data', datamanagerEncode(domain), 'roster');
+  fs.mkdirSync(rosterDir, { recursive: true, mode: 0o700 });
+  const entries = [`\t[false] = { ["version"] = 1; ["pending"] = {}; };`];
+  for (const [jid, it] of Object.entries(items)) {
+    const item = { subscription: it.subscription || 'none', groups: {} };
+    if (it.name) item.name = it.name;
+    if (it.ask) item.ask = it.ask;
+    const groups = (it.groups || []).map((g) => `[${lua(g)}] = true;`).join(' ');
+    const fields = Object.entries(item).filter(([k]) => k !== 'groups')
+      .map(([k, x]) => `[${lua(k)}] = ${luaValue(x)};`).join(' ');
+    entries.push(`\t[${lua(jid)}] = { ${fields} ["groups"] = { ${groups} }; };`);
+  }
+  const file = path.join(rosterDir, `${datamanagerEncode(user)}.dat`);
+  fs.writeFileSync(file, `return {\n${entries.join('\n')}\n};\n`, { mode: 0o600 });
+  return file;
 }
 
 /** Write DIR/prosody.cfg.lua (+ certs/ data/) and register the hosts' users. */
@@ -194,6 +240,7 @@ async function startProsody(opts = {}) {
       dir, hosts: opts.hosts, c2sPort, httpPort, directTlsPort,
       requireEncryption: !!opts.requireEncryption, logLevel,
       websocket: opts.websocket !== false, bosh: opts.bosh || false,
+      muc: !!opts.muc, smacks: !!opts.smacks, carbons: !!opts.carbons,
     });
     child = spawn(PROSODY_BIN, ['--config', configPath, '-F'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
     trackChild(child);
@@ -261,6 +308,8 @@ async function startProsody(opts = {}) {
     output: () => output,
     pid: child.pid,
     register: (user, domain, pass) => registerUser(path.join(dir, 'prosody.cfg.lua'), user, domain, pass),
+    writeRoster: (user, domain, items) => writeRoster(dir, user, domain, items),
+    mucDomain: opts.muc ? `conference.${opts.hosts[0].domain}` : null,
     stop,
   };
 }
@@ -269,13 +318,17 @@ async function startProsody(opts = {}) {
 // CLI for scripts/demo.sh
 function usage() {
   return 'usage: node tests/lib/prosody.js write-config --dir DIR [--domain localhost] ' +
-    '[--c2s-port 5222] [--http-port N | --no-http] [--user name:password ...] [--log-level info]';
+    '[--c2s-port 5222] [--http-port N | --no-http] [--user name:password ...] [--log-level info] ' +
+    '[--muc] [--smacks] [--carbons]';
 }
 
 async function cli(argv) {
   const [cmd, ...rest] = argv;
   if (cmd !== 'write-config') throw new Error(usage());
-  const o = { domain: 'localhost', c2sPort: 5222, httpPort: null, users: {}, logLevel: 'info' };
+  const o = {
+    domain: 'localhost', c2sPort: 5222, httpPort: null, users: {}, logLevel: 'info',
+    muc: false, smacks: false, carbons: false,
+  };
   for (let i = 0; i < rest.length; i++) {
     const a = rest[i];
     const val = () => {
@@ -288,6 +341,9 @@ async function cli(argv) {
     else if (a === '--http-port') o.httpPort = Number(val());
     else if (a === '--no-http') o.httpPort = null;
     else if (a === '--log-level') o.logLevel = val();
+    else if (a === '--muc') o.muc = true;
+    else if (a === '--smacks') o.smacks = true;
+    else if (a === '--carbons') o.carbons = true;
     else if (a === '--user') {
       const v = val();
       const k = v.indexOf(':');
@@ -299,6 +355,7 @@ async function cli(argv) {
   const configPath = await writeProsodyConfig({
     dir: o.dir, hosts: [{ domain: o.domain, users: o.users }], c2sPort: o.c2sPort,
     httpPort: o.httpPort, logLevel: o.logLevel, requireEncryption: false,
+    muc: o.muc, smacks: o.smacks, carbons: o.carbons,
   });
   process.stdout.write(`${configPath}\n`);
 }
@@ -310,4 +367,4 @@ if (require.main === module) {
   });
 }
 
-module.exports = { startProsody, writeProsodyConfig, prosodyConfig, registerUser };
+module.exports = { startProsody, writeProsodyConfig, prosodyConfig, registerUser, writeRoster };
