@@ -421,6 +421,7 @@ class BoshClient {
       if (b.attrs.condition === 'undefined-condition' && kids(b).length === 0) say('BOSH-76', 'undefined-condition without application-specific child');
     }
     if (b.attrs.stream !== undefined) say('BOSH-87', "a 'stream' attribute (multi-stream is not supported)");
+    if (b.attrs.secure !== undefined || b.attrs.window !== undefined) say('BOSH-36', "obsolete 'secure' or 'window' attribute");
     if (!meta.creation) {
       const extra = CREATION_ONLY.filter((a) => b.attrs[a] !== undefined);
       if (extra.length) say('BOSH-33', `creation-only attributes on a later response: ${extra.join(', ')}`);

@@ -530,6 +530,10 @@ static void test_bosh_values(void **state)
     assert_int_equal(cfg.bosh_maxpause_s, 120);
     assert_int_equal(cfg.bosh_max_body_bytes, 131072);
     assert_int_equal(cfg.bosh_allowed_origin_count, 0);
+    /* CM-13: a held request and an idle WebSocket are answered or pinged well before the 60 s
+     * idle timeouts of common proxies (nginx proxy_read_timeout, load balancers). */
+    assert_true(cfg.bosh_max_wait_s < 60);
+    assert_true(cfg.ws_ping_interval_s > 0 && cfg.ws_ping_interval_s < 60);
     xgw_config_cleanup(&cfg);
     assert_int_equal(load(&cfg, "{\"bosh\": {\"path\": \"/bosh\", \"max_wait_s\": 30, "
                                 "\"max_hold\": 2, \"inactivity_s\": 90, \"polling_s\": 0, "
