@@ -18,6 +18,18 @@ const client = new XmppClient({ boshWait: Number(params.get('bosh_wait')) || 30 
 let model = null;
 let typingState = new Map(); // bare -> { state, timer }
 
+const ROOM_ERRORS = {
+  conflict: 'that nickname is already taken in this room',
+  'jid-malformed': 'the server does not accept that nickname (try plain letters and digits)',
+  'not-authorized': 'the room needs a password',
+  'registration-required': 'the room is for members only',
+  forbidden: 'you are banned from this room',
+  'not-allowed': 'the server does not allow creating this room',
+  'service-unavailable': 'the room is full or the service is not available',
+  'item-not-found': 'the room does not exist or is locked',
+  'remote-server-not-found': 'there is no room service at that address',
+};
+
 if (params.has('debug')) client.on('log', (dir, text) => console.debug(`[xmpp ${dir}]`, text));
 
 const endpointsReady = discover({ origin: location.origin }).then((e) => {
@@ -165,10 +177,9 @@ client.on('presence', (p) => {
     const r = model.applyRoomPresence(pr);
     if (r.created) client.iq(S.mucInstantRoom(pr.bare)).catch(() => {});
     if (r.error) {
-      const why = r.error === 'conflict' ? 'that nickname is already taken in this room'
-        : r.error === 'not-authorized' ? 'the room needs a password'
-          : r.error === 'registration-required' ? 'the room is members-only'
-            : r.error === 'forbidden' ? 'you are banned from this room' : r.error;
+      const why = ROOM_ERRORS[r.error] || (pr.error && pr.error.text) || r.error;
+      model.room(pr.bare).error = why;
+      ui.renderHeader();
       ui.formError('room-error', `Could not join ${pr.bare}: ${why}.`);
     }
     return;
