@@ -1,11 +1,23 @@
 #!/usr/bin/env bash
-# Build a release xmppgw in build-release/ and run the benchmark (bench/ws-bench.js).
-# All arguments go to ws-bench.js, e.g.
+# Build a release xmppgw in build-release/ and run a benchmark.
+#   bench/run.sh [ARGS]         the WebSocket benchmark, bench/ws-bench.js ARGS
+#   bench/run.sh ws [ARGS]      the same
+#   bench/run.sh bosh [ARGS]    the BOSH benchmark, bench/bosh-bench.js ARGS
+# e.g.
 #   bench/run.sh                      # 500 sessions, 400 msg/s, 20 s, paths gw,pws,c2s
 #   bench/run.sh --sessions 2000
 #   bench/run.sh --sessions 50 --duration 5 --no-save     # quick check
+#   bench/run.sh bosh                 # 500 BOSH sessions, 400 msg/s, 20 s, paths gw,pbosh,c2s
+#   bench/run.sh bosh --sessions 2000
 # Environment: XGW_BENCH_SKIP_BUILD=1 uses the existing build-release/xmppgw.
 set -euo pipefail
+
+bench=ws-bench
+sub=""
+case "${1:-}" in
+  ws) bench=ws-bench; sub="ws "; shift ;;
+  bosh) bench=bosh-bench; sub="bosh "; shift ;;
+esac
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -26,10 +38,12 @@ fi
 [ -d node_modules/ws ] || { echo "[run.sh] node_modules missing: run npm ci" >&2; exit 2; }
 command -v prosody >/dev/null || { echo "[run.sh] prosody missing (scripts/install-deps.sh)" >&2; exit 2; }
 
-# Each session needs 1 fd in the client and Prosody, 2 in xmppgw: raise the soft limit.
+# Each session needs 1 fd in the client and Prosody, 2 in xmppgw (BOSH: up to 2 HTTP connections
+# per session in the client and xmppgw, plus the c2s one): raise the soft limit.
 hard="$(ulimit -Hn)"
 if [ "$hard" = unlimited ] || [ "$hard" -gt 65536 ]; then hard=65536; fi
 ulimit -n "$hard" 2>/dev/null || true
 
-export BENCH_COMMAND="bench/run.sh${*:+ $*}"
-exec node bench/ws-bench.js "$@"
+cmd="bench/run.sh ${sub}$*"
+export BENCH_COMMAND="${cmd% }"
+exec node "bench/$bench.js" "$@"

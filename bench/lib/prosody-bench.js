@@ -36,16 +36,19 @@ function accountFile(password, salt = crypto.randomUUID()) {
 }
 
 /**
- * Start Prosody on loopback with c2s and (optionally) mod_websocket.
+ * Start Prosody on loopback with c2s and (optionally) mod_websocket and/or mod_bosh.
  * opts: users (array of names, all with `password`), password, domain ('localhost'),
- *       websocket (default true), logLevel ('warn'), startTimeoutMs.
+ *       websocket (default true), bosh (default false; true or { maxWait, maxInactivity,
+ *       maxPolling } in seconds, passed to prosodyConfig(), which also sets
+ *       consider_bosh_secure), logLevel ('warn'), startTimeoutMs.
+ * The http port (mod_http) is opened when websocket or bosh is on.
  */
 async function startBenchProsody(opts) {
   const domain = opts.domain || 'localhost';
   if (!/^[a-z0-9.]+$/.test(domain)) throw new Error(`bench domain must be plain ASCII: ${domain}`);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xgw-bench-prosody-'));
   const c2sPort = await getFreePort();
-  const httpPort = opts.websocket === false ? null : await getFreePort();
+  const httpPort = opts.websocket === false && !opts.bosh ? null : await getFreePort();
   const configPath = path.join(dir, 'prosody.cfg.lua');
   const logFile = path.join(dir, 'prosody.log');
   fs.mkdirSync(path.join(dir, 'certs'), { recursive: true, mode: 0o700 });
@@ -53,6 +56,7 @@ async function startBenchProsody(opts) {
   fs.mkdirSync(acctDir, { recursive: true, mode: 0o700 });
   fs.writeFileSync(configPath, prosodyConfig({
     dir, hosts: [{ domain }], c2sPort, httpPort, logLevel: opts.logLevel || 'warn',
+    websocket: opts.websocket !== false, bosh: opts.bosh || false,
   }));
   const text = opts.accountText || accountFile(opts.password);
   for (const u of opts.users) {
@@ -108,7 +112,8 @@ async function startBenchProsody(opts) {
     domain,
     c2sPort,
     httpPort,
-    wsUrl: httpPort ? `ws://127.0.0.1:${httpPort}/xmpp-websocket` : null,
+    wsUrl: httpPort && opts.websocket !== false ? `ws://127.0.0.1:${httpPort}/xmpp-websocket` : null,
+    boshUrl: httpPort && opts.bosh ? `http://127.0.0.1:${httpPort}/http-bind` : null,
     log: readLog,
     output: () => output,
     alive: () => !exitInfo,
