@@ -1,10 +1,14 @@
 // BOSH transport (www/js/transport-bosh.js) against a scripted endpoint.
-import { test } from 'node:test';
+import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import './setup.mjs';
 import { BoshTransport } from '../../www/js/transport-bosh.js';
 import { el } from '../../www/js/xml.js';
 import { FakeBoshServer, body, tick } from './fakes.mjs';
+
+// Every transport is dropped after its test, so no held request (or its timers) outlives it.
+const live = [];
+afterEach(() => { for (const t of live.splice(0)) t.drop(); });
 
 const FEATURES = "<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>PLAIN</mechanism></mechanisms></stream:features>";
 
@@ -12,6 +16,7 @@ async function open(opts = {}) {
   const srv = new FakeBoshServer();
   const persisted = [];
   const t = new BoshTransport({ url: 'http://gw/http-bind', domain: 'localhost', fetchImpl: srv.fetch, onpersist: (s) => persisted.push(s), ...opts });
+  live.push(t);
   const got = [];
   const closed = [];
   t.onelement = (e) => got.push(e);
@@ -130,6 +135,7 @@ test('HTTP 404 ends the session; recoverable type=error resends', async () => {
 test('attach after a reload: the last rid again, then the next; item-not-found rejects', async () => {
   const srv = new FakeBoshServer();
   const t = new BoshTransport({ url: 'http://gw/http-bind', domain: 'localhost', fetchImpl: srv.fetch });
+  live.push(t);
   const got = [];
   t.onelement = (e) => got.push(e);
   const attached = t.attach({ sid: 'S9', rid: 1000, wait: 20, requests: 2, hold: 1 });
@@ -142,6 +148,7 @@ test('attach after a reload: the last rid again, then the next; item-not-found r
 
   const srv2 = new FakeBoshServer();
   const t2 = new BoshTransport({ url: 'http://gw/http-bind', domain: 'localhost', fetchImpl: srv2.fetch });
+  live.push(t2);
   const p = t2.attach({ sid: 'OLD', rid: 5 });
   (await srv2.next()).respond(body("type='terminate' condition='item-not-found'"));
   await assert.rejects(p, (e) => e.info.boshCondition === 'item-not-found');

@@ -122,7 +122,8 @@ export class WebSocketTransport {
         this.sendRaw(el('close', { xmlns: NS.FRAMING }).toString());
       }
       // The server closes the WebSocket; make sure it ends even if it does not.
-      this.closeTimer = setTimeout(() => this.ws && this.ws.close(1000), 2000);
+      clearTimeout(this.closeTimer);
+      if (!this.ended) this.closeTimer = setTimeout(() => this.ws && this.ws.close(1000), 2000);
       return;
     }
     this.onelement(elem);
@@ -168,14 +169,11 @@ export class WebSocketTransport {
     if (this.ended || !this.ws) return Promise.resolve();
     return new Promise((resolve) => {
       this._closeResolve = resolve;
+      this.closeWaitTimer = setTimeout(() => this.drop(), 3000);
       if (!this.closing) {
         this.closing = true;
-        if (!this.sendRaw(el('close', { xmlns: NS.FRAMING }).toString())) {
-          this.drop();
-          return;
-        }
+        if (!this.sendRaw(el('close', { xmlns: NS.FRAMING }).toString())) this.drop();
       }
-      this.closeWaitTimer = setTimeout(() => this.drop(), 3000);
     });
   }
 
