@@ -78,8 +78,10 @@ gen_pw() { tr -dc 'A-Za-z0-9' </dev/urandom | head -c 12 || true; }
 ALICE_PW="$(gen_pw)"
 BOB_PW="$(gen_pw)"
 # The same config generator as the integration tests (tests/lib/prosody.js).
+# --muc: a room service at conference.localhost; --smacks: XEP-0198 so the web client resumes
+# after a reload or a dropped connection; --carbons: XEP-0280 for several open tabs.
 node tests/lib/prosody.js write-config --dir "$DEMO" --domain localhost --c2s-port "$C2S_PORT" \
-  --no-http --user "alice:$ALICE_PW" --user "bob:$BOB_PW" >/dev/null ||
+  --no-http --user "alice:$ALICE_PW" --user "bob:$BOB_PW" --muc --smacks --carbons >/dev/null ||
   die "could not write the Prosody config or register the demo accounts"
 
 PROSODY_PID=""
@@ -113,8 +115,10 @@ cat <<EOF
 
   xmppgw demo is running.
 
-    web page:   http://$GW_HOST:$GW_PORT/
+    chat page:  http://$GW_HOST:$GW_PORT/   (the bundled web client; open it in two browsers)
     WebSocket:  ws://$GW_HOST:$GW_PORT/xmpp-websocket   (sub-protocol "xmpp", domain "localhost")
+    BOSH:       http://$GW_HOST:$GW_PORT/http-bind
+    rooms:      any name @conference.localhost, e.g. lobby@conference.localhost
 
     accounts:   alice@localhost   password: $ALICE_PW
                 bob@localhost     password: $BOB_PW

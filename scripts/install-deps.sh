@@ -11,7 +11,10 @@ XGW_DEB_PACKAGES=(
   libcmocka-dev
   prosody openssl
   nginx-light
+  chromium
 )
+# chromium: Debian's browser for the web client's browser tests (driven by playwright-core;
+# never a browser downloaded by npm).
 # Node.js >= 20.10 is needed by the integration tests (@xmpp/client). A node that is
 # already installed and new enough (e.g. from NodeSource) is kept as it is.
 XGW_NODE_MIN_MAJOR=20
