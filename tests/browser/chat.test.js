@@ -153,8 +153,27 @@ test('a page reload continues the conversation (WebSocket: XEP-0198 resume; BOSH
     assert.deepEqual(await L.bodies(alice, '#messages .msg-in .msg-body'),
       ['after alice reloaded 🎉', 'bob is back "too"'], 'no message lost or doubled');
 
+    // A duplicated tab (a copy of alice's sessionStorage) must not take her session away:
+    // it logs in next to it with its own resource.
+    const entries = await alice.evaluate(() => Object.entries(sessionStorage));
+    const connectsBefore = await alice.locator('#conn').getAttribute('data-connects');
+    const dup = L.watchPage(await alice.context().newPage());
+    await dup.addInitScript((list) => {
+      if (!sessionStorage.getItem('xmppgw.session.v1')) for (const [k, v] of list) sessionStorage.setItem(k, v);
+    }, entries);
+    await dup.goto(env.url);
+    await L.waitOnline(dup);
+    assert.equal(await dup.locator('#conn').getAttribute('data-session'), 'new');
+    const jidOf = async (p) => (/Online as (\S+)/.exec(await p.locator('#conn-text').textContent()) || [])[1];
+    assert.notEqual(await jidOf(dup), await jidOf(alice), 'a resource of its own');
+    await L.sendMessage(alice, 'first tab still here');
+    await L.waitIncoming(bob, 'first tab still here');
+    assert.equal(await alice.locator('#conn').getAttribute('data-connects'), connectsBefore, 'the first tab was never disconnected');
+    assert.equal(await alice.locator('#conn').getAttribute('data-state'), 'online');
+
     await L.assertNoCspViolations(alice, 'alice');
     await L.assertNoCspViolations(bob, 'bob');
+    await L.assertNoCspViolations(dup, 'duplicated tab');
   } finally {
     await env.stop();
   }

@@ -157,13 +157,7 @@ async function newPage(env, { viewport = { width: 1100, height: 760 }, blockWebS
       window.__cspViolations.push(`${e.violatedDirective} blocked ${e.blockedURI} (${e.sourceFile}:${e.lineNumber})`);
     });
   });
-  const page = await context.newPage();
-  page.problems = [];
-  page.on('console', (msg) => {
-    const t = msg.text();
-    if (/Content[- ]Security[- ]Policy|Refused to (load|execute|apply|connect)/i.test(t)) page.problems.push(`console CSP: ${t}`);
-  });
-  page.on('pageerror', (e) => page.problems.push(`page error: ${e.message}`));
+  const page = watchPage(await context.newPage());
   if (blockWebSocket) {
     // Any WebSocket to the gateway is "blocked": accepted by a fake, then closed at once,
     // before an XMPP <open/> could come back (what a proxy that kills upgrades looks like).
@@ -174,6 +168,17 @@ async function newPage(env, { viewport = { width: 1100, height: 760 }, blockWebS
     });
   }
   env.pages.push(page);
+  return page;
+}
+
+/** Collect CSP console errors and uncaught page errors in page.problems. */
+function watchPage(page) {
+  page.problems = [];
+  page.on('console', (msg) => {
+    const t = msg.text();
+    if (/Content[- ]Security[- ]Policy|Refused to (load|execute|apply|connect)/i.test(t)) page.problems.push(`console CSP: ${t}`);
+  });
+  page.on('pageerror', (e) => page.problems.push(`page error: ${e.message}`));
   return page;
 }
 
@@ -330,7 +335,7 @@ function tmpDir(prefix) {
 }
 
 module.exports = {
-  DOMAIN, ARTIFACTS, CHROMIUM, chromiumAvailable, startEnv, newPage, contractCsp,
+  DOMAIN, ARTIFACTS, CHROMIUM, chromiumAvailable, startEnv, newPage, watchPage, contractCsp,
   assertNoCspViolations, login, waitOnline, contactItem, waitPresence, openChat, sendMessage,
   waitIncoming, bodies, saveScreenshot, pngStats, decodePng, tmpDir, startGatewayInto, httpGet,
 };

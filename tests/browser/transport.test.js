@@ -116,6 +116,7 @@ test('WebSocket blocked: the client falls back to BOSH by itself and says so', T
     assert.ok(alice.wsAttempts >= 1, 'the client tried WebSocket first');
     assert.equal(await alice.locator('#conn').getAttribute('data-transport'), 'bosh');
     assert.match(await alice.locator('#alert-text').textContent(), /WebSocket did not work here .* uses BOSH/);
+    assert.equal(await alice.locator('#alert').isVisible(), true, 'the note stays visible once online');
     assert.match(await alice.locator('#about-transport').textContent(), /BOSH \(WebSocket was not available\)/);
 
     // And it works: a message each way with bob on WebSocket.
@@ -131,7 +132,7 @@ test('WebSocket blocked: the client falls back to BOSH by itself and says so', T
     // Forcing WebSocket while it is blocked gives a clear error instead of a silent fallback.
     const forced = await env.newPage({ blockWebSocket: true });
     await L.login(forced, env, 'alice', { transport: 'websocket', expectOnline: false });
-    await forced.locator('#login-error', { hasText: /WebSocket|gateway/ }).waitFor({ timeout: 15000 });
+    await forced.locator('#login-error', { hasText: /choose "Automatic" or "BOSH"/ }).waitFor({ timeout: 15000 });
     assert.notEqual(await forced.locator('#conn').getAttribute('data-state'), 'online');
     await L.assertNoCspViolations(alice, 'alice');
     await L.assertNoCspViolations(forced, 'forced');

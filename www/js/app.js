@@ -17,6 +17,7 @@ const store = makeStore();
 const client = new XmppClient({ boshWait: Number(params.get('bosh_wait')) || 30 });
 let model = null;
 let typingState = new Map(); // bare -> { state, timer }
+let onlineCount = 0;
 
 const ROOM_ERRORS = {
   conflict: 'that nickname is already taken in this room',
@@ -79,7 +80,11 @@ ui.on('login', async ({ jid, password, transport }) => {
     await client.login({ jid, password, transport, endpoints });
   } catch (e) {
     ui.setConnection('offline', 'Not connected');
-    ui.loginError(describeError(e));
+    let message = describeError(e);
+    if (transport === 'websocket' && e.info && e.info.transport === 'websocket' && !e.info.opened) {
+      message += ' If WebSocket is blocked on your network, choose "Automatic" or "BOSH" under Connection.';
+    }
+    ui.loginError(message);
   }
 });
 
@@ -106,9 +111,11 @@ client.on('online', async ({ resumed, transport, jid }) => {
   const bare = bareJid(jid);
   useModel(bare, store.loadState());
   ui.showChat(model);
-  ui.hideAlert();
+  ui.hideErrorAlert();
   const how = resumed === 'attached' ? ' (session continued)' : resumed === 'resumed' ? ' (session resumed)' : '';
   ui.setConnection('online', `Online as ${jid} via ${TRANSPORT_TEXT[transport]}${how}`, transport, resumed || 'new');
+  onlineCount += 1;
+  document.getElementById('conn').dataset.connects = String(onlineCount); // for tests and debugging
   ui.setTransportNote(`Connected with ${TRANSPORT_TEXT[transport]}${client.wsBlocked ? ' (WebSocket was not available)' : ''}.`);
   if (resumed) {
     persist();
@@ -359,6 +366,36 @@ ui.on('leaveRoom', (room) => {
 
 // ------------------------------------------------------------------------- page life
 
+// A duplicated tab starts with a copy of this tab's sessionStorage. Resuming the same XEP-0198
+// or BOSH session from both would make them take it from each other forever, so a starting
+// page first asks the other tabs whether the saved session is theirs (BroadcastChannel).
+const tabs = typeof BroadcastChannel === 'function' ? new BroadcastChannel('xmppgw.sessions') : null;
+if (tabs) {
+  tabs.onmessage = (ev) => {
+    const d = ev.data || {};
+    if (d.type === 'who-has' && client.jid && client.jid.full === d.jid && client.state !== 'offline') {
+      tabs.postMessage({ type: 'mine', nonce: d.nonce });
+    }
+  };
+}
+
+function sessionInUse(jid) {
+  if (!tabs) return Promise.resolve(false);
+  const nonce = Math.random().toString(36).slice(2);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => { tabs.removeEventListener('message', on); resolve(false); }, 250);
+    const on = (ev) => {
+      if (ev.data && ev.data.type === 'mine' && ev.data.nonce === nonce) {
+        clearTimeout(timer);
+        tabs.removeEventListener('message', on);
+        resolve(true);
+      }
+    };
+    tabs.addEventListener('message', on);
+    tabs.postMessage({ type: 'who-has', jid, nonce });
+  });
+}
+
 addEventListener('pagehide', persist);
 document.addEventListener('visibilitychange', () => {
   if (document.hidden) persist();
@@ -376,6 +413,11 @@ async function boot() {
   useModel(bare, store.loadState());
   ui.showChat(model);
   ui.setConnection('connecting', 'Resuming your session…');
+  if (await sessionInUse(saved.jid)) {
+    // Another tab owns that session: log in next to it with a new resource instead.
+    Object.assign(saved, { jid: bare, sm: null, bosh: null, transport: null });
+    model.clearPresence();
+  }
   try {
     if (!saved.endpoints) saved.endpoints = await endpointsReady;
     await client.restore(saved);

@@ -316,7 +316,9 @@ export class XmppClient {
           this.goOnline('resumed');
           return 'resumed';
         }
-        this.sm.onFailed();
+        // The old session is gone: its unacknowledged messages go out again in the new one.
+        const lost = this.sm.onFailed().filter((text) => text.startsWith('<message'));
+        this.outbox.unshift(...lost);
         this.log('client', 'stream resumption failed; binding a new session');
       }
       this.sm.reset();

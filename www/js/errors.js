@@ -135,12 +135,12 @@ export function describeEnd(info = {}) {
   if (info.httpStatus) return describeHttpStatus(info.httpStatus);
   if (info.wsCode !== undefined && info.wsCode !== null) {
     if (info.wsCode === 1006 && !info.opened) {
-      return { message: 'The gateway could not be reached. Check your network; retrying.', retry: true };
+      return { message: 'The gateway could not be reached (the WebSocket connection failed). Check your network connection.', retry: true };
     }
     return describeWsClose(info.wsCode, info.wsReason);
   }
   if (info.network) {
-    return { message: info.message || 'The gateway could not be reached. Check your network; retrying.', retry: true };
+    return { message: info.message || 'The gateway could not be reached. Check your network connection.', retry: true };
   }
   return { message: info.message || 'The connection ended.', retry: true };
 }

@@ -187,6 +187,11 @@ export class Ui {
     this.$('alert').hidden = true;
   }
 
+  /** Hide the alert unless it is only information (e.g. the WebSocket -> BOSH note). */
+  hideErrorAlert() {
+    if (!this.$('alert').classList.contains('alert-info')) this.hideAlert();
+  }
+
   setEndpoints(e) {
     this.$('about-ws').textContent = e.websocket;
     this.$('about-bosh').textContent = e.bosh;
