@@ -26,6 +26,9 @@
 #define XGW_MAX_STANZA_BYTES (16u * 1024 * 1024)
 #define XGW_MAX_XML_DEPTH    64    /* element nesting inside one stanza (fixed) */
 #define XGW_MAX_HTTP_HEADER  16384 /* lws max_http_header_data: browsers with cookies need it */
+/* Idle HTTP keep-alive connections are closed after this (lws' default is 5 s, which makes a
+ * BOSH client that sends less often reconnect for most requests). As nginx's default. */
+#define XGW_HTTP_KEEPALIVE_S 75
 #define XGW_SID_BYTES        18    /* 144 random bits; base64url -> 24 characters */
 
 #endif

@@ -214,7 +214,15 @@ int xgw_bosh_http_event(struct lws *wsi, struct xgw_bosh_conn *conn,
         if (!conn->body_completed) {
             /* Also seen once for a request without a body, already dispatched by begin(). */
             conn->body_completed = true;
-            return conn->state == C_READING ? dispatch(conn) : 0;
+            if (conn->state != C_READING)
+                return 0;
+            int rc = dispatch(conn);
+            /* Every header this request needs was read in begin(). A held request must not
+             * keep its header table: lws 4.1 frees one by walking the list of all of them, so
+             * each request would cost O(held requests), and each table is 16 KiB. */
+            if (rc == 0 && conn->state == C_WAITING)
+                lws_http_headers_detach(wsi);
+            return rc;
         }
         /* BOSH-09: a second completion means another request was pipelined behind this one,
          * still unanswered. lws 4.1 keeps re-delivering the event in a busy loop until the

@@ -108,6 +108,7 @@ static int create_vhosts(struct xgw_io *io, const struct lws_http_mount *mount)
         vi.mounts = mount;
         vi.user = io;
         vi.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
+        vi.keepalive_timeout = XGW_HTTP_KEEPALIVE_S;
         if (strchr(l->host, ':') == NULL)
             vi.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
         if (tls) {
