@@ -204,6 +204,37 @@ describe('static files from www_root', () => {
     assert.match(res.head, /connection: close/i);
   });
 
+  test('an idle HTTP/1.1 keep-alive connection is kept well past 5 s (BOSH clients reuse it)', T, async () => {
+    const sock = net.connect({ host: '127.0.0.1', port: gw.port });
+    await new Promise((resolve, reject) => { sock.once('connect', resolve); sock.once('error', reject); });
+    let got = '';
+    let closedAt = null;
+    sock.on('data', (d) => { got += d.toString('latin1'); });
+    sock.on('close', () => { closedAt = Date.now(); });
+    const waitFor = async (pred, ms, what) => {
+      const end = Date.now() + ms;
+      while (!pred()) {
+        if (Date.now() > end) throw new Error(`${what} within ${ms} ms; got ${JSON.stringify(got.slice(0, 200))}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    sock.write('GET /style.css HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+    const complete = () => {
+      const end = got.indexOf('\r\n\r\n');
+      const len = /content-length: *(\d+)/i.exec(got);
+      return end > 0 && len && got.length >= end + 4 + Number(len[1]);
+    };
+    await waitFor(complete, 5000, 'the first answer');
+    assert.match(got, /^HTTP\/1\.1 200/);
+    const t0 = Date.now();
+    await new Promise((r) => setTimeout(r, 6500)); // longer than libwebsockets' 5 s default
+    assert.equal(closedAt, null, `the gateway closed the idle connection after ${closedAt - t0} ms`);
+    got = '';
+    sock.write('GET /style.css HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n');
+    await waitFor(() => /^HTTP\/1\.1 200/.test(got), 5000, 'the second answer on the same connection');
+    sock.destroy();
+  });
+
   test('a missing file is 404; the endpoints keep their own answers', T, async () => {
     assert.equal((await request(gw.port, '/nope.js')).status, 404);
     assert.equal((await request(gw.port, '/js/nope/deeper.css')).status, 404);
