@@ -91,6 +91,15 @@ test('two users (WebSocket and BOSH): presence, awkward messages both ways, typi
     await L.assertNoCspViolations(alice, 'alice');
     await L.assertNoCspViolations(bob, 'bob');
 
+    // A text over the client's limit is refused with an explanation (the gateway would end
+    // the session with policy-violation), and the session stays up.
+    await alice.locator('#compose-input').fill('x'.repeat(70000));
+    await alice.locator('#compose-input').press('Enter');
+    await alice.locator('#alert:not([hidden])', { hasText: 'too long to send' }).waitFor({ timeout: 5000 });
+    assert.equal((await alice.locator('#compose-input').inputValue()).length, 70000, 'the text is kept');
+    await alice.locator('#compose-input').fill('');
+    assert.equal(await alice.locator('#conn').getAttribute('data-state'), 'online');
+
     // Clean logout: bob goes offline for alice, bob is back at the login form.
     await bob.getByRole('button', { name: 'Log out' }).click();
     await bob.locator('#login-view:not([hidden])').waitFor({ timeout: 10000 });

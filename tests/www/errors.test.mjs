@@ -1,9 +1,12 @@
 // Plain-words messages for gateway and server errors (www/js/errors.js).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import './setup.mjs';
 import {
   describeBoshCondition, describeStreamError, describeWsClose, describeSaslFailure, describeEnd, describeHttpStatus,
+  redact, streamErrorInfo, ConnectionEnded,
 } from '../../www/js/errors.js';
+import { parseXml } from '../../www/js/xml.js';
 
 const BOSH = ['bad-request', 'host-gone', 'host-unknown', 'improper-addressing', 'internal-server-error', 'item-not-found',
   'other-request', 'policy-violation', 'remote-connection-failed', 'remote-stream-error', 'see-other-uri', 'system-shutdown',
@@ -71,4 +74,15 @@ test('describeEnd: the most specific cause wins', () => {
   assert.match(describeEnd({ httpStatus: 404 }).message, /HTTP 404/);
   assert.match(describeEnd({ network: true }).message, /could not be reached/);
   assert.equal(describeEnd({ message: 'custom words' }).message, 'custom words');
+});
+
+test('helpers: stream error parsing, log redaction, ConnectionEnded', () => {
+  const e = parseXml("<stream:error xmlns:stream='http://etherx.jabber.org/streams'><text xmlns='urn:ietf:params:xml:ns:xmpp-streams'>bye</text>" +
+    "<system-shutdown xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error>");
+  assert.deepEqual(streamErrorInfo(e), { condition: 'system-shutdown', text: 'bye' });
+  assert.equal(redact("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>AHVzZXIAcGVuY2ls</auth><body>keep</body>"),
+    "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>[redacted]</auth><body>keep</body>");
+  const c = new ConnectionEnded({ boshCondition: 'system-shutdown' });
+  assert.equal(c.retry, true);
+  assert.match(c.message, /shutting down/);
 });

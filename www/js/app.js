@@ -248,8 +248,17 @@ function roomMessage(msg) {
 
 // ---------------------------------------------------------------------- user actions
 
+// The gateway ends a session that sends a stanza over its limit (256 KiB by default), so
+// long texts are refused here with an explanation instead.
+const MAX_MESSAGE_BYTES = 60000;
+
 ui.on('send', (target, text) => {
   if (!model) return false;
+  const bytes = new TextEncoder().encode(text).length;
+  if (bytes > MAX_MESSAGE_BYTES) {
+    ui.showAlert(`This message is too long to send (${Math.ceil(bytes / 1000)} kB; at most ${MAX_MESSAGE_BYTES / 1000} kB).`);
+    return false;
+  }
   if (target.kind === 'room') {
     const r = model.room(target.jid);
     if (!r || r.state !== 'joined') {

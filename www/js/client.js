@@ -10,12 +10,14 @@
 // acked [ids], persist snapshot, log (dir, text).
 
 import { NS, attr, child, children, isStanza, el } from './xml.js';
+
+export { ConnectionEnded, StanzaError };
 import { parseJid } from './jid.js';
 import { SaslAuthenticator, SaslError, chooseMechanism, offeredMechanisms } from './sasl.js';
 import { StreamManagement } from './sm.js';
 import { WebSocketTransport, TransportError } from './transport-ws.js';
 import { BoshTransport } from './transport-bosh.js';
-import { describeEnd, describeSaslFailure } from './errors.js';
+import { describeEnd, describeSaslFailure, ConnectionEnded, StanzaError, streamErrorInfo, redact } from './errors.js';
 import { newId, iqResult, iqError, parseError } from './stanzas.js';
 
 const STEP_TIMEOUT_MS = 20000;
@@ -25,34 +27,6 @@ const IDLE_ANSWER_MS = 20000;
 const ID_RE = /^<\w+[^>]*?\sid='([^']*)'/;
 
 export const FEATURES = [NS.DISCO_INFO, NS.RECEIPTS, NS.CHATSTATES, NS.PING, NS.MUC];
-
-/** Something ended the connection or the login; `info` as in errors.js describeEnd. */
-export class ConnectionEnded extends Error {
-  constructor(info, message = describeEnd(info).message) {
-    super(message);
-    this.name = 'ConnectionEnded';
-    this.info = info;
-    this.retry = describeEnd(info).retry;
-  }
-}
-
-export class StanzaError extends Error {
-  constructor(err) {
-    super(err.text || err.condition);
-    this.name = 'StanzaError';
-    this.condition = err.condition;
-  }
-}
-
-function streamErrorInfo(elem) {
-  const c = children(elem).find((x) => x.namespaceURI === NS.STREAM_ERRORS && x.localName !== 'text');
-  const text = child(elem, 'text', NS.STREAM_ERRORS);
-  return { condition: c ? c.localName : 'undefined-condition', text: text ? text.textContent : '' };
-}
-
-function redact(text) {
-  return String(text).replace(/(<(auth|response|challenge|success)\b[^>]*>)[^<]*/g, '$1[redacted]');
-}
 
 export class XmppClient {
   constructor({ WebSocketImpl = globalThis.WebSocket, fetchImpl = null, boshWait = 30,

@@ -5,6 +5,8 @@
 // describe*() return { message, retry } where `retry` says whether reconnecting
 // automatically can help.
 
+import { NS, child, children } from './xml.js';
+
 const STREAM_ERRORS = {
   'bad-format': ['The server could not read what this page sent (bad-format).', false],
   'bad-namespace-prefix': ['The server refused the data this page sent (bad-namespace-prefix).', false],
@@ -143,4 +145,35 @@ export function describeEnd(info = {}) {
     return { message: info.message || 'The gateway could not be reached. Check your network connection.', retry: true };
   }
   return { message: info.message || 'The connection ended.', retry: true };
+}
+
+/** Something ended the connection or the login; `info` as in describeEnd(). */
+export class ConnectionEnded extends Error {
+  constructor(info, message = describeEnd(info).message) {
+    super(message);
+    this.name = 'ConnectionEnded';
+    this.info = info;
+    this.retry = describeEnd(info).retry;
+  }
+}
+
+/** An iq answered with type='error' (or not answered in time). */
+export class StanzaError extends Error {
+  constructor(err) {
+    super(err.text || err.condition);
+    this.name = 'StanzaError';
+    this.condition = err.condition;
+  }
+}
+
+/** { condition, text } of a <stream:error/> element. */
+export function streamErrorInfo(elem) {
+  const c = children(elem).find((x) => x.namespaceURI === NS.STREAM_ERRORS && x.localName !== 'text');
+  const text = child(elem, 'text', NS.STREAM_ERRORS);
+  return { condition: c ? c.localName : 'undefined-condition', text: text ? text.textContent : '' };
+}
+
+/** Protocol logs never show SASL payloads (PLAIN carries the password). */
+export function redact(text) {
+  return String(text).replace(/(<(auth|response|challenge|success)\b[^>]*>)[^<]*/g, '$1[redacted]');
 }

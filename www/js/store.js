@@ -28,7 +28,13 @@ export function makeStore(session = globalThis.sessionStorage, local = globalThi
     loadState: () => get(session, STATE_KEY),
     saveState: (s) => set(session, STATE_KEY, s),
     clearSession: () => safe(() => { session.removeItem(SESSION_KEY); session.removeItem(STATE_KEY); }),
-    loadPrefs: () => get(local, PREFS_KEY) || {},
+    loadPrefs: () => {
+      const p = get(local, PREFS_KEY) || {};
+      return {
+        jid: typeof p.jid === 'string' ? p.jid : '',
+        transport: ['auto', 'websocket', 'bosh'].includes(p.transport) ? p.transport : 'auto',
+      };
+    },
     savePrefs: (p) => set(local, PREFS_KEY, { jid: p.jid || '', transport: p.transport || 'auto' }),
   };
 }
