@@ -106,6 +106,9 @@ test('two users (WebSocket and BOSH): presence, awkward messages both ways, typi
     await L.waitPresence(alice, env.jid('bob'), 'offline');
     assert.equal(await bob.evaluate(() => sessionStorage.getItem('xmppgw.session.v1')), null, 'no session kept after logout');
     await L.assertNoCspViolations(bob, 'bob after logout');
+  } catch (e) {
+    env.failed = e; // env.stop() then reports its own problems without hiding this one
+    throw e;
   } finally {
     await env.stop();
   }
@@ -183,6 +186,9 @@ test('a page reload continues the conversation (WebSocket: XEP-0198 resume; BOSH
     await L.assertNoCspViolations(alice, 'alice');
     await L.assertNoCspViolations(bob, 'bob');
     await L.assertNoCspViolations(dup, 'duplicated tab');
+  } catch (e) {
+    env.failed = e; // env.stop() then reports its own problems without hiding this one
+    throw e;
   } finally {
     await env.stop();
   }

@@ -88,6 +88,9 @@ test('adding a contact: request, approval, both see each other online (bob on a 
 
     await L.assertNoCspViolations(alice, 'alice');
     await L.assertNoCspViolations(bob, 'bob');
+  } catch (e) {
+    env.failed = e; // env.stop() then reports its own problems without hiding this one
+    throw e;
   } finally {
     await env.stop();
   }
@@ -146,6 +149,9 @@ test('multi-user chat: both join a room and see each other\'s messages', T, asyn
     await L.saveScreenshot(alice, 'room-alice.png');
     await L.assertNoCspViolations(alice, 'alice');
     await L.assertNoCspViolations(bob, 'bob');
+  } catch (e) {
+    env.failed = e; // env.stop() then reports its own problems without hiding this one
+    throw e;
   } finally {
     await env.stop();
   }

@@ -30,6 +30,9 @@ test('a wrong password shows a clear error and keeps no session', T, async () =>
       await page.locator('#login-view:not([hidden])').waitFor({ timeout: 10000 });
       await L.assertNoCspViolations(page, `wrong password over ${transport}`);
     }
+  } catch (e) {
+    env.failed = e; // env.stop() then reports its own problems without hiding this one
+    throw e;
   } finally {
     await env.stop();
   }
@@ -46,6 +49,9 @@ test('a chat server the gateway cannot reach is reported in plain words', T, asy
       assert.match(await page.locator('#login-error').textContent(), /remote-connection-failed/);
       await L.assertNoCspViolations(page, `unreachable over ${transport}`);
     }
+  } catch (e) {
+    env.failed = e; // env.stop() then reports its own problems without hiding this one
+    throw e;
   } finally {
     await env.stop();
   }
@@ -90,8 +96,14 @@ test('gateway restart: "connection lost, retrying", then back online and chattin
     await L.assertNoCspViolations(alice, 'alice');
     await L.assertNoCspViolations(bob, 'bob');
     await Promise.all(env.contexts.map((c) => c.close()));
+  } catch (e) {
+    env.failed = e; // env.stop() then reports its own problems without hiding this one
+    throw e;
   } finally {
-    if (gw2) assertCleanExit(await gw2.stop(), 'restarted gateway exit');
+    if (gw2) {
+      const r = await gw2.stop();
+      if (!env.failed) assertCleanExit(r, 'restarted gateway exit');
+    }
     await env.stop();
   }
 });

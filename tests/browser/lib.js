@@ -58,13 +58,20 @@ async function startEnv(opts = {}) {
   for (const n of names) users[n] = `pw-${n}-${crypto.randomBytes(4).toString('hex')}`;
   const env = { users, pages: [], contexts: [], cspInjected: false, problems: [] };
   const stoppers = [];
+  // Stops everything (browser, gateway with a clean-exit check, Prosody), even when one step
+  // fails. Throws the first problem, unless the test already failed (env.failed): then the
+  // problems are printed and the test's own error is the one reported.
   env.stop = async () => {
     const errors = [];
     for (const fn of stoppers.reverse()) {
       try { await fn(); } catch (e) { errors.push(e); }
     }
     stoppers.length = 0;
-    if (errors.length) throw errors[0];
+    if (errors.length && env.failed) {
+      for (const e of errors) console.error(`[browser test clean-up] ${e.message.slice(0, 4000)}`);
+    } else if (errors.length) {
+      throw errors[0];
+    }
   };
   try {
     env.prosody = await startProsody({

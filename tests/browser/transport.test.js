@@ -57,6 +57,9 @@ test('discovery: the client connects to the endpoints that host-meta announces',
     await L.login(page, env, 'alice', { transport: 'bosh' });
     assert.equal(await page.locator('#conn').getAttribute('data-transport'), 'bosh');
     await L.assertNoCspViolations(page, 'discovery');
+  } catch (e) {
+    env.failed = e; // env.stop() then reports its own problems without hiding this one
+    throw e;
   } finally {
     await env.stop();
   }
@@ -84,6 +87,9 @@ test('discovery: the XRD host-meta is used when the JSON one is missing', T, asy
     assert.equal(await page.locator('#about').getAttribute('data-source'), 'host-meta');
     assert.equal(await page.locator('#about-ws').textContent(), `${origin.replace(/^http/, 'ws')}/x/ws`);
     await L.assertNoCspViolations(page, 'xrd discovery');
+  } catch (e) {
+    env.failed = e; // env.stop() then reports its own problems without hiding this one
+    throw e;
   } finally {
     await env.stop();
   }
@@ -102,6 +108,9 @@ test('no discovery: same-origin default endpoints, with a low-key note', T, asyn
     assert.equal(await page.locator('#about-bosh').textContent(), `${origin}/http-bind`);
     assert.match(await page.locator('#about-note').textContent(), /No endpoint discovery on this server .*HTTP 404.*using the default paths/);
     await L.assertNoCspViolations(page, 'default endpoints');
+  } catch (e) {
+    env.failed = e; // env.stop() then reports its own problems without hiding this one
+    throw e;
   } finally {
     await env.stop();
   }
@@ -136,6 +145,9 @@ test('WebSocket blocked: the client falls back to BOSH by itself and says so', T
     assert.notEqual(await forced.locator('#conn').getAttribute('data-state'), 'online');
     await L.assertNoCspViolations(alice, 'alice');
     await L.assertNoCspViolations(forced, 'forced');
+  } catch (e) {
+    env.failed = e; // env.stop() then reports its own problems without hiding this one
+    throw e;
   } finally {
     await env.stop();
   }

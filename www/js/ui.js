@@ -123,6 +123,7 @@ export class Ui {
     $('chat-view').hidden = true;
     $('logout').hidden = true;
     $('login-view').hidden = false;
+    $('about').open = true; // the endpoint note for web developers, folded away while chatting
     if (jid) $('login-jid').value = jid;
     const radio = $('login-form').querySelector(`input[name="transport"][value="${transport}"]`);
     if (radio) radio.checked = true;
@@ -155,6 +156,7 @@ export class Ui {
     }
     $('login-view').hidden = true;
     $('chat-view').hidden = false;
+    $('about').open = false;
     $('logout').hidden = false;
     $('me-jid').textContent = model.me;
     $('my-show').value = model.ownShow || '';
