@@ -170,3 +170,12 @@ test('close(): type=terminate with unavailable presence, clean end', async () =>
   assert.equal(closed.length, 1);
   assert.equal(closed[0].clean, true);
 });
+
+test('an unreachable gateway fails the session creation quickly (one resend)', async () => {
+  const { srv, connected, create } = await open();
+  create.fail();
+  const again = await srv.next();
+  assert.equal(again.rid, create.rid);
+  again.fail();
+  await assert.rejects(connected, (e) => e.info.network === true && /could not be reached/.test(e.info.message));
+});

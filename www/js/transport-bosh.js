@@ -157,7 +157,9 @@ export class BoshTransport {
   }
 
   retry(req, why) {
-    if (req.attempts >= RETRY_DELAYS_MS.length) {
+    // A session that does not even start is reported at once; the client's backoff takes over.
+    const max = req.creating ? 1 : RETRY_DELAYS_MS.length;
+    if (req.attempts >= max) {
       this.finish(why.network || why.httpStatus ? why : { ...why, network: true });
       return;
     }
