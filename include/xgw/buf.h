@@ -24,7 +24,8 @@ void xgw_buf_reset(struct xgw_buf *b);
 /* Appends len bytes. XGW_ELIMIT (buffer unchanged) if the result would exceed b->max. */
 XGW_MUST_CHECK enum xgw_err xgw_buf_append(struct xgw_buf *b, const void *data, size_t len);
 XGW_MUST_CHECK enum xgw_err xgw_buf_append_str(struct xgw_buf *b, const char *s);
-XGW_MUST_CHECK enum xgw_err xgw_buf_printf(struct xgw_buf *b, const char *fmt, ...) XGW_PRINTF(2, 3);
+XGW_MUST_CHECK enum xgw_err xgw_buf_printf(struct xgw_buf *b, const char *fmt, ...)
+    XGW_PRINTF(2, 3);
 /* Inserts len bytes at offset pos (pos <= b->len). */
 XGW_MUST_CHECK enum xgw_err xgw_buf_insert(struct xgw_buf *b, size_t pos, const void *data,
                                            size_t len);

@@ -79,9 +79,10 @@ struct xgw_config {
     char *ca_file;              /* owned; NULL = system default */
     char *ca_dir;               /* owned; NULL = system default */
 
-    size_t max_stanza_bytes; /* default 262144: one element either direction */
-    size_t max_queue_bytes;  /* default 1048576: per session, per direction */
-    unsigned max_sessions;   /* default 10000 */
+    size_t max_stanza_bytes;      /* default 262144: one element either direction */
+    size_t max_queue_bytes;       /* default 1048576: per session, per direction */
+    unsigned max_sessions;        /* default 10000 */
+    unsigned max_sessions_per_ip; /* default 100, 0 = none; loopback clients are exempt */
 
     enum xgw_log_level log_level; /* default info */
 };

@@ -24,8 +24,7 @@ enum xgw_features_tls xgw_features_tls(const char *bytes, size_t len);
 /* Appends the client-visible form of the features to out. Returns XGW_EAGAIN (out untouched)
  * when nothing needs stripping so the caller can pass the original bytes, XGW_OK when out holds
  * the filtered element, XGW_EPROTO if the bytes do not parse, XGW_ELIMIT if out is full. */
-XGW_MUST_CHECK enum xgw_err xgw_features_filter(const char *bytes, size_t len,
-                                                struct xgw_buf *out);
+XGW_MUST_CHECK enum xgw_err xgw_features_filter(const char *bytes, size_t len, struct xgw_buf *out);
 
 /* True for an XEP-0198 <enabled/> element with resume='true' or resume='1'. */
 bool xgw_features_sm_resume(const char *bytes, size_t len);

@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include "xgw/config.h"
+#include "xgw/peer_table.h"
 
 struct xgw_session;
 struct xgw_upstream_ops;
@@ -18,6 +19,7 @@ struct xgw_gateway {
     struct xgw_session *sessions; /* owned; doubly linked list of live sessions */
     struct xgw_session *dead;     /* owned; sessions to free at the end of the loop pass */
     unsigned session_count;
+    struct xgw_peer_table peers; /* live sessions per client address */
     bool shutting_down;
     void *io; /* borrowed; the io layer's state (libuv loop, TLS context) */
     const struct xgw_upstream_ops *upstream; /* borrowed; how sessions reach their server */

@@ -38,13 +38,17 @@ struct xgw_transport_ops {
 
 enum xgw_session_transport_kind { XGW_TRANSPORT_WS, XGW_TRANSPORT_BOSH };
 
-/* Creates a session bound to a transport. peer is the client address for logs. Returns NULL
- * (and *cond) when the gateway refuses new sessions (shutdown -> system-shutdown, session cap ->
- * resource-constraint). */
+/* Creates a session bound to a transport. peer is the client's numeric address (logs and the
+ * per-address limit). Returns NULL (and *cond) when the gateway refuses new sessions (shutdown
+ * -> system-shutdown, limits.max_sessions -> resource-constraint, limits.max_sessions_per_ip ->
+ * policy-violation). */
 struct xgw_session *xgw_session_new(struct xgw_gateway *gw, enum xgw_session_transport_kind kind,
                                     const struct xgw_transport_ops *ops, void *transport,
                                     const char *peer, enum xgw_stream_cond *cond);
 const char *xgw_session_id(const struct xgw_session *s);
+/* True when peer already has limits.max_sessions_per_ip sessions (loopback addresses never do):
+ * lets a transport refuse before it has a session (the WebSocket handshake gets 429). */
+bool xgw_session_peer_full(const struct xgw_gateway *gw, const char *peer);
 
 /* The client opens the stream (WS <open/>, BOSH creation request) or restarts it after SASL.
  * to/lang/version/from come from the client; NULLs are allowed except to. The first call

@@ -59,8 +59,8 @@ void xgw_framer_free(struct xgw_framer *framer);
  *             be freed or reset.
  * Bytes fed while paused are kept and parsed by the next resume (feed returns XGW_EAGAIN).
  * Never call feed/resume from inside a callback (XGW_EINVAL). */
-XGW_MUST_CHECK enum xgw_err xgw_framer_feed(struct xgw_framer *framer, const char *data,
-                                            size_t len, enum xgw_stream_cond *cond);
+XGW_MUST_CHECK enum xgw_err xgw_framer_feed(struct xgw_framer *framer, const char *data, size_t len,
+                                            enum xgw_stream_cond *cond);
 /* From inside a callback: stop at the end of the current element (back-pressure). Outside a
  * callback: the next feed only buffers its bytes until resume. */
 void xgw_framer_pause(struct xgw_framer *framer);

@@ -30,6 +30,7 @@ void xgw_config_init_defaults(struct xgw_config *cfg)
     cfg->max_stanza_bytes = XGW_DEFAULT_MAX_STANZA_BYTES;
     cfg->max_queue_bytes = XGW_DEFAULT_MAX_QUEUE_BYTES;
     cfg->max_sessions = XGW_DEFAULT_MAX_SESSIONS;
+    cfg->max_sessions_per_ip = XGW_DEFAULT_MAX_SESSIONS_PER_IP;
     cfg->log_level = XGW_LOG_LEVEL_INFO;
     cfg->discovery_enabled = true;
     cfg->discovery_insecure = -1;

@@ -401,6 +401,7 @@ static const struct key_spec limits_keys[] = {
     {"max_queue_bytes", handle_size, CFG(max_queue_bytes), XGW_MIN_STANZA_BYTES,
      MAX_QUEUE_BYTES_LIMIT, NULL},
     {"max_sessions", handle_unsigned, CFG(max_sessions), 1, MAX_SESSIONS_LIMIT, NULL},
+    {"max_sessions_per_ip", handle_unsigned, CFG(max_sessions_per_ip), 0, MAX_SESSIONS_LIMIT, NULL},
 };
 static const struct key_spec route_keys[] = {
     {"domain", handle_route_domain, ROUTE(domain), 0, 0, NULL},

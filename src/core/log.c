@@ -25,7 +25,7 @@ int xgw_log_level_parse(const char *name, enum xgw_log_level *out)
 const char *xgw_log_level_name(enum xgw_log_level level)
 {
     return (unsigned)level < sizeof(level_names) / sizeof(level_names[0]) ? level_names[level]
-                                                                            : "?";
+                                                                          : "?";
 }
 
 void xgw_log_write(enum xgw_log_level level, const char *fmt, ...)
@@ -36,8 +36,8 @@ void xgw_log_write(enum xgw_log_level level, const char *fmt, ...)
     clock_gettime(CLOCK_REALTIME, &now);
     gmtime_r(&now.tv_sec, &tm);
     int n = snprintf(line, sizeof(line), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ [%s] ",
-                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-                     tm.tm_sec, now.tv_nsec / 1000000, xgw_log_level_name(level));
+                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                     now.tv_nsec / 1000000, xgw_log_level_name(level));
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);

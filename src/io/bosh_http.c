@@ -169,7 +169,7 @@ int xgw_bosh_http_begin(struct xgw_io *io, struct lws *wsi, struct xgw_bosh_conn
     conn->wsi = wsi;
     conn->io = io;
     conn->state = C_READING;
-    lws_get_peer_simple(wsi, conn->peer, sizeof(conn->peer));
+    xgw_http_client_addr(wsi, conn->peer, sizeof(conn->peer));
     /* One byte over the cap tells an oversized body apart without keeping it. */
     xgw_buf_init(&conn->body, io->cfg->bosh_max_body_bytes + 1);
     conn->bad_encoding = encoded_body(wsi);

@@ -2,14 +2,39 @@
 /* The listener's HTTP side on libwebsockets: the protocol table, dispatch of plain HTTP requests
  * (BOSH POST/OPTIONS, the WebSocket path without an upgrade, static files) and a small helper
  * for short complete answers. */
+#include <arpa/inet.h>
 #include <stdbool.h>
 #include <string.h>
+
+#include "xgw/peer_table.h"
 
 #include "io.h"
 
 struct xgw_io *xgw_io_of(struct lws *wsi)
 {
     return lws_get_vhost_user(lws_get_vhost(wsi));
+}
+
+void xgw_http_client_addr(struct lws *wsi, char *out, size_t out_len)
+{
+    lws_get_peer_simple(wsi, out, out_len);
+    if (!xgw_addr_is_loopback(out))
+        return;
+    /* A local reverse proxy: the client is the last address it appended (nginx's
+     * $proxy_add_x_forwarded_for). Anything that is not one numeric address is ignored. */
+    char xff[256];
+    if (lws_hdr_copy(wsi, xff, sizeof(xff), WSI_TOKEN_X_FORWARDED_FOR) <= 0)
+        return;
+    char *last = strrchr(xff, ',');
+    last = last ? last + 1 : xff;
+    while (*last == ' ' || *last == '\t')
+        last++;
+    size_t len = strcspn(last, " \t");
+    last[len] = '\0';
+    unsigned char addr[sizeof(struct in6_addr)];
+    if (len > 0 && len < out_len &&
+        (inet_pton(AF_INET, last, addr) == 1 || inet_pton(AF_INET6, last, addr) == 1))
+        memcpy(out, last, len + 1);
 }
 
 /* A request body we answer without reading (a POST to the wrong place) would be parsed as the

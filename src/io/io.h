@@ -49,6 +49,9 @@ void xgw_tls_log_errors(const char *sid_or_ctx, const char *what);
 const struct lws_protocols *xgw_http_protocols(void);
 /* The io state of a connection (the vhost's user pointer). */
 struct xgw_io *xgw_io_of(struct lws *wsi);
+/* The client's numeric address: the socket peer, or for a loopback peer (a local reverse proxy)
+ * the last address of its X-Forwarded-For header. */
+void xgw_http_client_addr(struct lws *wsi, char *out, size_t out_len);
 /* Writes a complete short text/plain answer with an optional extra header. Returns 1 when
  * written (so CONFIRM_UPGRADE knows we answered), -1 on failure. */
 int xgw_http_reply(struct lws *wsi, unsigned status, const char *extra_name,

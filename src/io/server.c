@@ -122,13 +122,12 @@ static int create_vhosts(struct xgw_io *io, const struct lws_http_mount *mount)
         const char *scheme = tls ? "https" : "http";
         bool v6 = strchr(l->host, ':') != NULL;
         if (!lws_create_vhost(io->lws, &vi)) {
-            XGW_LOG_ERROR("cannot listen on %s://%s%s%s:%u (address in use or not local?)",
-                          scheme, v6 ? "[" : "", l->host, v6 ? "]" : "", l->port);
+            XGW_LOG_ERROR("cannot listen on %s://%s%s%s:%u (address in use or not local?)", scheme,
+                          v6 ? "[" : "", l->host, v6 ? "]" : "", l->port);
             return -1;
         }
-        XGW_LOG_NOTICE("listening on %s://%s%s%s:%u (WebSocket %s, BOSH %s)", scheme,
-                       v6 ? "[" : "", l->host, v6 ? "]" : "", l->port, cfg->ws_path,
-                       cfg->bosh_path);
+        XGW_LOG_NOTICE("listening on %s://%s%s%s:%u (WebSocket %s, BOSH %s)", scheme, v6 ? "[" : "",
+                       l->host, v6 ? "]" : "", l->port, cfg->ws_path, cfg->bosh_path);
     }
     return 0;
 }

@@ -299,7 +299,7 @@ static int on_established(struct ws_conn *c, struct lws *wsi)
     memset(c, 0, sizeof(*c));
     c->wsi = wsi;
     c->io = xgw_io_of(wsi);
-    lws_get_peer_simple(wsi, c->peer, sizeof(c->peer));
+    xgw_http_client_addr(wsi, c->peer, sizeof(c->peer));
     xgw_buf_init(&c->rx, c->io->cfg->max_stanza_bytes);
     c->last_rx_ms = uv_now(&c->io->loop);
     conn_link(c);
@@ -472,6 +472,13 @@ int xgw_ws_confirm_upgrade(struct lws *wsi)
         return xgw_http_reply(wsi, 403, NULL, NULL, "Origin not allowed\n");
     if (io->gw.shutting_down || io->gw.session_count >= cfg->max_sessions) /* CM-07 */
         return xgw_http_reply(wsi, 503, NULL, NULL, "Service unavailable, try again later\n");
+    char peer[64];
+    xgw_http_client_addr(wsi, peer, sizeof(peer));
+    if (xgw_session_peer_full(&io->gw, peer)) { /* CM-08 */
+        XGW_LOG_NOTICE("peer=%s WebSocket refused: limits.max_sessions_per_ip (%u) reached", peer,
+                       cfg->max_sessions_per_ip);
+        return xgw_http_reply(wsi, 429, NULL, NULL, "Too many sessions from your address\n");
+    }
     return 0;
 }
 

@@ -291,6 +291,8 @@ static void create(struct xgw_bosh *bosh, struct xgw_bosh_conn *conn,
         xgw_free(bs); /* never shown to the host */
         if (refused == XGW_SC_SYSTEM_SHUTDOWN)
             reject_with(bosh, conn, XGW_BOSH_COND_SYSTEM_SHUTDOWN, req->content, NULL);
+        else if (refused == XGW_SC_POLICY_VIOLATION) /* limits.max_sessions_per_ip */
+            reject_with(bosh, conn, XGW_BOSH_COND_POLICY_VIOLATION, req->content, NULL);
         else /* BOSH-76: undefined-condition says why, in our namespace */
             reject_with(bosh, conn, XGW_BOSH_COND_UNDEFINED_CONDITION, req->content,
                         "<text xmlns='urn:xmppgw:bosh'>session limit reached</text>");

@@ -151,6 +151,7 @@ static void session_free(struct xgw_session *s)
     xgw_free(s->lang);
     xgw_free(s->from);
     s->gw->session_count--;
+    xgw_peer_table_remove(&s->gw->peers, s->peer);
     xgw_free(s);
 }
 
@@ -380,6 +381,12 @@ static const struct xgw_framer_ops framer_ops = {
 
 /* ---- public API: creation and client events ---------------------------------------------- */
 
+bool xgw_session_peer_full(const struct xgw_gateway *gw, const char *peer)
+{
+    unsigned cap = gw->cfg->max_sessions_per_ip;
+    return cap > 0 && !xgw_addr_is_loopback(peer) && xgw_peer_table_count(&gw->peers, peer) >= cap;
+}
+
 struct xgw_session *xgw_session_new(struct xgw_gateway *gw, enum xgw_session_transport_kind kind,
                                     const struct xgw_transport_ops *ops, void *transport,
                                     const char *peer, enum xgw_stream_cond *cond)
@@ -392,6 +399,12 @@ struct xgw_session *xgw_session_new(struct xgw_gateway *gw, enum xgw_session_tra
         XGW_LOG_WARN("session refused peer=%s: limits.max_sessions (%u) reached", peer,
                      gw->cfg->max_sessions);
         *cond = XGW_SC_RESOURCE_CONSTRAINT;
+        return NULL;
+    }
+    if (xgw_session_peer_full(gw, peer)) {
+        XGW_LOG_WARN("session refused peer=%s: limits.max_sessions_per_ip (%u) reached", peer,
+                     gw->cfg->max_sessions_per_ip);
+        *cond = XGW_SC_POLICY_VIOLATION;
         return NULL;
     }
     struct xgw_session *s = xgw_calloc(1, sizeof(*s));
@@ -409,6 +422,7 @@ struct xgw_session *xgw_session_new(struct xgw_gateway *gw, enum xgw_session_tra
         gw->sessions->prev = s;
     gw->sessions = s;
     gw->session_count++;
+    xgw_peer_table_add(&gw->peers, s->peer);
     XGW_LOG_INFO("session created sid=%s peer=%s transport=%s", s->sid, s->peer, transport_name(s));
     return s;
 }

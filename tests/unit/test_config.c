@@ -231,10 +231,11 @@ static void test_duplicate_key(void **state)
 static void test_unknown_keys(void **state)
 {
     (void)state;
-    expect_error("{\n  \"listen\": [\"127.0.0.1:5280\"],\n  \"bogus\": 1\n}",
-                 NAME ":3:3: bogus: unknown key (known keys: listen, tls, log_level, "
-                      "www_root, www_csp, websocket, bosh, discovery, upstream, limits, routes; \"#...\" "
-                      "keys are comments)");
+    expect_error(
+        "{\n  \"listen\": [\"127.0.0.1:5280\"],\n  \"bogus\": 1\n}",
+        NAME ":3:3: bogus: unknown key (known keys: listen, tls, log_level, "
+             "www_root, www_csp, websocket, bosh, discovery, upstream, limits, routes; \"#...\" "
+             "keys are comments)");
     expect_error("{\n  \"websocket\": {\n    \"path\": \"/x\",\n      \"pingg\": 3\n  }\n}",
                  NAME ":4:7: websocket.pingg: unknown key (known keys: path, ping_interval_s, "
                       "pong_timeout_s, allowed_origins; \"#...\" keys are comments)");
@@ -248,10 +249,11 @@ static void test_unknown_keys(void **state)
     expect_error_at("{\"websock\\u0065t\": {\"pa\\u0074h\": 1}}", "1}",
                     "websocket.path: must be a string starting with '/' without whitespace, '?' "
                     "or '#'");
-    expect_error("{\"#\u00e9\\\"}\": \"x\\\"y\", \"w\\u0077w_root\": null, \"\u00e9\": 1}",
-                 NAME ":1:42: \u00e9: unknown key (known keys: listen, tls, log_level, "
-                      "www_root, www_csp, websocket, bosh, discovery, upstream, limits, routes; \"#...\" "
-                      "keys are comments)");
+    expect_error(
+        "{\"#\u00e9\\\"}\": \"x\\\"y\", \"w\\u0077w_root\": null, \"\u00e9\": 1}",
+        NAME ":1:42: \u00e9: unknown key (known keys: listen, tls, log_level, "
+             "www_root, www_csp, websocket, bosh, discovery, upstream, limits, routes; \"#...\" "
+             "keys are comments)");
 }
 
 static void test_wrong_types(void **state)
@@ -530,6 +532,8 @@ static void test_bosh_values(void **state)
     assert_int_equal(cfg.bosh_maxpause_s, 120);
     assert_int_equal(cfg.bosh_max_body_bytes, 131072);
     assert_int_equal(cfg.bosh_allowed_origin_count, 0);
+    /* CM-08: sessions per client address are limited by default. */
+    assert_int_equal(cfg.max_sessions_per_ip, 100);
     /* CM-13: a held request and an idle WebSocket are answered or pinged well before the 60 s
      * idle timeouts of common proxies (nginx proxy_read_timeout, load balancers). */
     assert_true(cfg.bosh_max_wait_s < 60);

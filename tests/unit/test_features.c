@@ -26,9 +26,9 @@ static void test_starttls_detection(void **state)
 {
     (void)state;
     assert_int_equal(xgw_features_tls(full, strlen(full)), XGW_FEATURES_STARTTLS_REQUIRED);
-    const char optional[] = "<stream:features " STREAM_NS
-                            "><starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"
-                            "</stream:features>";
+    const char optional[] =
+        "<stream:features " STREAM_NS "><starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"
+        "</stream:features>";
     assert_int_equal(xgw_features_tls(optional, strlen(optional)), XGW_FEATURES_STARTTLS);
     const char none[] = "<stream:features " STREAM_NS "><bind "
                         "xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></stream:features>";

@@ -16,8 +16,7 @@ static enum xgw_ws_msg_kind classify(const char *xml, enum xgw_stream_cond *cond
     struct xgw_xml_limits limits = {.max_bytes = 65536, .max_depth = 32};
     struct xgw_xml_node *root = NULL;
     enum xgw_stream_cond parse_cond;
-    assert_int_equal(xgw_xml_parse_document(xml, strlen(xml), &limits, &root, &parse_cond),
-                     XGW_OK);
+    assert_int_equal(xgw_xml_parse_document(xml, strlen(xml), &limits, &root, &parse_cond), XGW_OK);
     enum xgw_ws_msg_kind kind = xgw_ws_classify(root, cond);
     xgw_xml_node_free(root);
     return kind;
@@ -32,9 +31,9 @@ static void test_open_and_close_forms(void **state)
                               &cond),
                      XGW_WS_MSG_OPEN);
     /* WS-29: both the empty-element and the start/end-tag forms. */
-    assert_int_equal(classify("<open xmlns='urn:ietf:params:xml:ns:xmpp-framing' to='a'></open>",
-                              &cond),
-                     XGW_WS_MSG_OPEN);
+    assert_int_equal(
+        classify("<open xmlns='urn:ietf:params:xml:ns:xmpp-framing' to='a'></open>", &cond),
+        XGW_WS_MSG_OPEN);
     assert_int_equal(classify("<close xmlns='urn:ietf:params:xml:ns:xmpp-framing'/>", &cond),
                      XGW_WS_MSG_CLOSE);
     assert_int_equal(classify("<message xmlns='jabber:client'><body>x</body></message>", &cond),
@@ -62,8 +61,8 @@ static void test_open_build(void **state)
     (void)state;
     struct xgw_buf b;
     xgw_buf_init(&b, 4096);
-    struct xgw_stream_header h = {.id = "abc<'", .from = "example.com", .version = "1.0",
-                                  .lang = "de"};
+    struct xgw_stream_header h = {
+        .id = "abc<'", .from = "example.com", .version = "1.0", .lang = "de"};
     assert_int_equal(xgw_ws_open_build(&b, &h), XGW_OK);
     assert_string_equal(b.data, "<open xmlns='urn:ietf:params:xml:ns:xmpp-framing' "
                                 "from='example.com' id='abc&lt;&apos;' version='1.0' "

@@ -1,0 +1,104 @@
+'use strict';
+// limits.max_sessions_per_ip (CM-08 "limit sessions per IP"): per client address, with the
+// address taken from X-Forwarded-For when the connection comes from a local reverse proxy.
+// Loopback clients themselves are never limited. Sessions are kept alive by routing to a black
+// hole (the upstream connect never completes within the test), so each one stays counted.
+
+const { describe, test, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const http = require('node:http');
+
+const { startGateway, assertCleanExit, gatewayAvailable } = require('../lib/gateway');
+const { startBlackHole } = require('../lib/fake-server');
+const { connectRaw, openXml } = require('../lib/ws-raw');
+
+const SKIP = gatewayAvailable() ? false : 'gateway binary build-asan/xmppgw not built';
+const T = { timeout: 30000, skip: SKIP };
+const NS_HB = "xmlns='http://jabber.org/protocol/httpbind'";
+
+function boshCreate(port, xff, rid) {
+  const body = `<body ${NS_HB} rid='${rid}' to='example.com' wait='20' hold='1' ver='1.11'/>`;
+  return new Promise((resolve, reject) => {
+    const headers = { 'Content-Type': 'text/xml; charset=utf-8', 'Content-Length': Buffer.byteLength(body) };
+    if (xff) headers['X-Forwarded-For'] = xff;
+    const req = http.request({ host: '127.0.0.1', port, path: '/http-bind', method: 'POST', headers, agent: false }, (res) => {
+      let data = '';
+      res.on('data', (c) => { data += c; });
+      res.on('end', () => resolve({ status: res.statusCode, body: data }));
+    });
+    req.on('error', reject);
+    req.end(body);
+    // Held requests never answer before the test ends: resolve those as pending.
+    setTimeout(() => resolve({ pending: true, req }), 1000);
+  });
+}
+
+async function until(pred, ms, what) {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await pred();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`${what}: not within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('limits.max_sessions_per_ip', () => {
+  let gw;
+  let hole;
+  const open = [];
+
+  before(async () => {
+    if (SKIP) return;
+    hole = await startBlackHole();
+    gw = await startGateway({
+      routes: [{ domain: 'example.com', host: '127.0.0.1', port: hole.port, allow_plaintext: true }],
+      config: { limits: { max_sessions_per_ip: 2 }, upstream: { connect_timeout_s: 60 } },
+    });
+  });
+
+  after(async () => {
+    for (const c of open) { try { c.destroy(); } catch { /* gone */ } }
+    if (gw) assertCleanExit(await gw.stop());
+    if (hole) await hole.stop();
+  });
+
+  const ws = async (xff) => {
+    const c = await connectRaw({ port: gw.port, headers: xff ? { 'X-Forwarded-For': xff } : {} });
+    open.push(c);
+    if (c.upgraded) c.sendText(openXml('example.com'));
+    return c;
+  };
+
+  test('WebSocket: the third session from one forwarded address gets 429; other addresses and loopback do not count against it', T, async () => {
+    const a1 = await ws('203.0.113.9, 192.0.2.10');
+    const a2 = await ws('192.0.2.10');
+    assert.ok(a1.upgraded && a2.upgraded, 'the first two sessions of 192.0.2.10');
+    await until(() => /session created sid=\S+ peer=192\.0\.2\.10 [\s\S]*session created sid=\S+ peer=192\.0\.2\.10 /.test(gw.stderr()), 5000,
+      'two sessions logged with the forwarded address (the last X-Forwarded-For entry)');
+    const a3 = await ws('192.0.2.10');
+    assert.equal(a3.handshakeResponse.status, 429, a3.handshakeResponse.statusLine);
+    const b1 = await ws('192.0.2.11');
+    assert.ok(b1.upgraded, 'another address is not affected');
+    const local = [await ws(null), await ws(null), await ws(null)];
+    assert.ok(local.every((c) => c.upgraded), 'loopback clients (no X-Forwarded-For) are never limited');
+    const bogus = await ws('not-an-address');
+    assert.ok(bogus.upgraded, 'an X-Forwarded-For that is not an address leaves the loopback peer (exempt)');
+    // One of 192.0.2.10's sessions ends: a new one is allowed again.
+    a1.destroy();
+    await until(async () => { const c = await ws('192.0.2.10'); if (c.upgraded) return true; c.destroy(); return false; }, 5000,
+      'a new session for 192.0.2.10 after one of its sessions ended');
+  });
+
+  test('BOSH: the third creation from one forwarded address gets T(policy-violation)', T, async () => {
+    const r1 = await boshCreate(gw.port, '198.51.100.7', 100);
+    const r2 = await boshCreate(gw.port, '198.51.100.7', 200);
+    assert.ok(r1.pending && r2.pending, `the first two creations are held: ${JSON.stringify([r1.status, r2.status])}`);
+    const r3 = await boshCreate(gw.port, '198.51.100.7', 300);
+    assert.equal(r3.status, 200, JSON.stringify(r3));
+    assert.match(r3.body, /type='terminate'/);
+    assert.match(r3.body, /condition='policy-violation'/);
+    assert.match(gw.stderr(), /session refused peer=198\.51\.100\.7: limits\.max_sessions_per_ip \(2\) reached/);
+    for (const r of [r1, r2]) r.req.destroy();
+  });
+});
