@@ -45,6 +45,10 @@ struct xgw_config {
     char *tls_cert_file; /* owned; PEM certificate chain of the TLS listeners */
     char *tls_key_file;  /* owned; PEM private key of that certificate */
 
+    struct xgw_listen *status_listens; /* owned array; /metrics, /status, /healthz only (status.
+                                          listen), default empty: no monitoring listener */
+    size_t status_listen_count;
+
     struct xgw_route *routes; /* owned array; may be empty (every session gets host-unknown) */
     size_t route_count;
 

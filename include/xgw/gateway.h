@@ -9,6 +9,7 @@
 
 #include "xgw/config.h"
 #include "xgw/peer_table.h"
+#include "xgw/stats.h"
 
 struct xgw_session;
 struct xgw_upstream_ops;
@@ -20,6 +21,7 @@ struct xgw_gateway {
     struct xgw_session *dead;     /* owned; sessions to free at the end of the loop pass */
     unsigned session_count;
     struct xgw_peer_table peers; /* live sessions per client address */
+    struct xgw_stats stats;      /* counters for /metrics and /status */
     bool shutting_down;
     void *io; /* borrowed; the io layer's state (libuv loop, TLS context) */
     const struct xgw_upstream_ops *upstream; /* borrowed; how sessions reach their server */

@@ -51,6 +51,9 @@ void xgw_config_cleanup(struct xgw_config *cfg)
     for (size_t i = 0; i < cfg->tls_listen_count; i++)
         xgw_free(cfg->tls_listens[i].host);
     xgw_free(cfg->tls_listens);
+    for (size_t i = 0; i < cfg->status_listen_count; i++)
+        xgw_free(cfg->status_listens[i].host);
+    xgw_free(cfg->status_listens);
     xgw_free(cfg->tls_cert_file);
     xgw_free(cfg->tls_key_file);
     for (size_t i = 0; i < cfg->route_count; i++)
@@ -105,6 +108,11 @@ void xgw_config_copy(struct xgw_config *dst, const struct xgw_config *src)
     for (size_t i = 0; i < src->tls_listen_count; i++) {
         dst->tls_listens[i] = src->tls_listens[i];
         dst->tls_listens[i].host = xgw_strdup(src->tls_listens[i].host);
+    }
+    dst->status_listens = xgw_calloc(src->status_listen_count, sizeof(*dst->status_listens));
+    for (size_t i = 0; i < src->status_listen_count; i++) {
+        dst->status_listens[i] = src->status_listens[i];
+        dst->status_listens[i].host = xgw_strdup(src->status_listens[i].host);
     }
     dst->routes = xgw_calloc(src->route_count, sizeof(*dst->routes));
     for (size_t i = 0; i < src->route_count; i++) {

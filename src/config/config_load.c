@@ -347,6 +347,8 @@ static enum xgw_err handle_listen(struct load_ctx *ctx, json_t *value, const str
                                   void *target);
 static enum xgw_err handle_tls_listen(struct load_ctx *ctx, json_t *value,
                                       const struct key_spec *spec, void *target);
+static enum xgw_err handle_status_listen(struct load_ctx *ctx, json_t *value,
+                                         const struct key_spec *spec, void *target);
 static enum xgw_err handle_origins(struct load_ctx *ctx, json_t *value, const struct key_spec *spec,
                                    void *target);
 static enum xgw_err handle_routes(struct load_ctx *ctx, json_t *value, const struct key_spec *spec,
@@ -389,6 +391,9 @@ static const struct key_spec tls_keys[] = {
     {"cert_file", handle_optional_string, CFG(tls_cert_file), 0, 0, NULL},
     {"key_file", handle_optional_string, CFG(tls_key_file), 0, 0, NULL},
 };
+static const struct key_spec status_keys[] = {
+    {"listen", handle_status_listen, 0, 0, 0, NULL},
+};
 static const struct key_spec upstream_keys[] = {
     {"connect_timeout_s", handle_unsigned, CFG(connect_timeout_s), 1, 300, NULL},
     {"close_timeout_s", handle_unsigned, CFG(close_timeout_s), 1, 60, NULL},
@@ -415,6 +420,7 @@ static const struct key_table websocket_table = TABLE(websocket_keys);
 static const struct key_table bosh_table = TABLE(bosh_keys);
 static const struct key_table discovery_table = TABLE(discovery_keys);
 static const struct key_table tls_table = TABLE(tls_keys);
+static const struct key_table status_table = TABLE(status_keys);
 static const struct key_table upstream_table = TABLE(upstream_keys);
 static const struct key_table limits_table = TABLE(limits_keys);
 static const struct key_table route_table = TABLE(route_keys);
@@ -427,6 +433,7 @@ static const struct key_spec top_keys[] = {
     {"websocket", handle_section, 0, 0, 0, &websocket_table},
     {"bosh", handle_section, 0, 0, 0, &bosh_table},
     {"discovery", handle_section, 0, 0, 0, &discovery_table},
+    {"status", handle_section, 0, 0, 0, &status_table},
     {"upstream", handle_section, 0, 0, 0, &upstream_table},
     {"limits", handle_section, 0, 0, 0, &limits_table},
     {"routes", handle_routes, 0, 0, 0, NULL},
@@ -479,6 +486,14 @@ static enum xgw_err handle_tls_listen(struct load_ctx *ctx, json_t *value,
     struct xgw_config *cfg = target;
     XGW_UNUSED(spec);
     return load_listens(ctx, value, true, &cfg->tls_listens, &cfg->tls_listen_count);
+}
+
+static enum xgw_err handle_status_listen(struct load_ctx *ctx, json_t *value,
+                                         const struct key_spec *spec, void *target)
+{
+    struct xgw_config *cfg = target;
+    XGW_UNUSED(spec);
+    return load_listens(ctx, value, true, &cfg->status_listens, &cfg->status_listen_count);
 }
 
 /* An array of origins into (*items, *count), replacing what was there. */

@@ -93,9 +93,10 @@ static enum http_method request_target(struct lws *wsi, char *path, size_t path_
         enum lws_token_indexes token;
         enum http_method method;
     } methods[] = {
-        {WSI_TOKEN_POST_URI, METHOD_POST},
-        {WSI_TOKEN_GET_URI, METHOD_GET},
-        {WSI_TOKEN_OPTIONS_URI, METHOD_OPTIONS},
+        {WSI_TOKEN_POST_URI, METHOD_POST},       {WSI_TOKEN_GET_URI, METHOD_GET},
+        {WSI_TOKEN_OPTIONS_URI, METHOD_OPTIONS}, {WSI_TOKEN_HEAD_URI, METHOD_OTHER},
+        {WSI_TOKEN_PUT_URI, METHOD_OTHER},       {WSI_TOKEN_PATCH_URI, METHOD_OTHER},
+        {WSI_TOKEN_DELETE_URI, METHOD_OTHER},
     };
     for (size_t i = 0; i < XGW_ARRAY_SIZE(methods); i++) {
         if (lws_hdr_total_length(wsi, methods[i].token) > 0) {
@@ -113,6 +114,10 @@ static int on_http_request(struct lws *wsi, struct xgw_bosh_conn *conn)
     struct xgw_io *io = xgw_io_of(wsi);
     char path[512];
     enum http_method method = request_target(wsi, path, sizeof(path));
+    if (xgw_status_vhost(wsi))
+        return xgw_status_http(io, wsi, method == METHOD_GET, path);
+    if (strcmp(path, XGW_HEALTHZ_PATH) == 0)
+        return xgw_healthz_http(io, wsi);
     bool json = strcmp(path, XGW_HOST_META_JSON_PATH) == 0;
     if (io->cfg->discovery_enabled && (json || strcmp(path, XGW_HOST_META_PATH) == 0)) {
         if (method == METHOD_GET)
@@ -148,6 +153,10 @@ static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void
     struct xgw_bosh_conn *conn = user;
     switch (reason) {
     case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+        if (xgw_status_vhost(wsi))
+            return xgw_http_reply(wsi, 404, NULL, NULL,
+                                  "No WebSocket here: this listener serves /metrics, /status and "
+                                  "/healthz\n");
         return xgw_ws_confirm_upgrade(wsi);
     case LWS_CALLBACK_HTTP:
         return on_http_request(wsi, conn);
@@ -165,6 +174,15 @@ static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void
         break;
     }
     return lws_callback_http_dummy(wsi, reason, user, in, len);
+}
+
+const struct lws_protocols *xgw_status_protocols(void)
+{
+    /* The status listeners speak plain HTTP only: no WebSocket protocol to upgrade to. */
+    static struct lws_protocols protocols[2];
+    if (!protocols[0].name)
+        protocols[0] = (struct lws_protocols){"http", http_callback, 0, 0, 0, NULL, 0};
+    return protocols;
 }
 
 const struct lws_protocols *xgw_http_protocols(void)

@@ -32,6 +32,7 @@ struct xgw_io {
     struct ws_conn *ws_conns; /* borrowed list; each entry is owned by lws */
     unsigned drain_ticks;
     bool stopping;
+    uint64_t start_unix_s; /* for /metrics and /status */
     char read_buf[XGW_IO_READ_BYTES]; /* upstream reads: consumed synchronously per callback */
 };
 
@@ -47,6 +48,8 @@ void xgw_tls_log_errors(const char *sid_or_ctx, const char *what);
 /* ---- io/http.c: the listener's protocol table and plain HTTP ---- */
 /* The protocol table ("http" with the BOSH per-request data, then "xmpp"). */
 const struct lws_protocols *xgw_http_protocols(void);
+/* The status listeners' table: "http" only. */
+const struct lws_protocols *xgw_status_protocols(void);
 /* The io state of a connection (the vhost's user pointer). */
 struct xgw_io *xgw_io_of(struct lws *wsi);
 /* The client's numeric address: the socket peer, or for a loopback peer (a local reverse proxy)
@@ -65,6 +68,15 @@ int xgw_discovery_http_get(struct xgw_io *io, struct lws *wsi, bool json);
 int xgw_discovery_http_preflight(struct lws *wsi);
 /* LWS_CALLBACK_ADD_HEADERS of the www_root mount: CSP, nosniff, no referrer. */
 int xgw_www_add_headers(struct lws *wsi, struct lws_process_html_args *args);
+
+/* ---- io/status_http.c: monitoring ---- */
+#define XGW_HEALTHZ_PATH "/healthz"
+/* True on a status listener (status.listen): it serves only the monitoring endpoints. */
+bool xgw_status_vhost(struct lws *wsi);
+/* A request on a status listener: /metrics, /status (GET), /healthz; anything else 404. */
+int xgw_status_http(struct xgw_io *io, struct lws *wsi, bool get, const char *path);
+/* /healthz on any listener: 200 "ok", or 503 while shutting down. */
+int xgw_healthz_http(struct xgw_io *io, struct lws *wsi);
 
 /* ---- io/ws_lws.c: RFC 7395 ---- */
 int xgw_ws_confirm_upgrade(struct lws *wsi);

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <stdlib.h>
 #include <sys/resource.h>
+#include <time.h>
 
 #include "io.h"
 #include "xgw/alloc.h"
@@ -90,22 +91,34 @@ static void raise_fd_limit(void)
                        (unsigned long long)rl.rlim_cur, (unsigned long long)(rl.rlim_cur / 2));
 }
 
+static size_t listener_count(const struct xgw_config *cfg)
+{
+    return cfg->listen_count + cfg->tls_listen_count + cfg->status_listen_count;
+}
+
 static int create_vhosts(struct xgw_io *io, const struct lws_http_mount *mount)
 {
     const struct xgw_config *cfg = io->cfg;
-    for (size_t i = 0; i < cfg->listen_count + cfg->tls_listen_count; i++) {
-        bool tls = i >= cfg->listen_count;
-        const struct xgw_listen *l =
-            tls ? &cfg->tls_listens[i - cfg->listen_count] : &cfg->listens[i];
+    size_t plain_end = cfg->listen_count, tls_end = plain_end + cfg->tls_listen_count;
+    for (size_t i = 0; i < listener_count(cfg); i++) {
+        bool tls = i >= plain_end && i < tls_end;
+        bool status = i >= tls_end; /* monitoring only: no mounts, no WebSocket */
+        const struct xgw_listen *l = status ? &cfg->status_listens[i - tls_end]
+                                     : tls  ? &cfg->tls_listens[i - plain_end]
+                                            : &cfg->listens[i];
         char *name = io->vhost_names[i]; /* lws keeps the pointer for the vhost's lifetime */
-        snprintf(name, sizeof(io->vhost_names[i]), "%s%zu", tls ? "tls" : "listen", i);
+        snprintf(name, sizeof(io->vhost_names[i]), "%s%zu",
+                 status ? "status"
+                 : tls  ? "tls"
+                        : "listen",
+                 i);
         struct lws_context_creation_info vi;
         memset(&vi, 0, sizeof(vi));
         vi.port = l->port;
         vi.iface = l->host;
         vi.vhost_name = name;
-        vi.protocols = xgw_http_protocols();
-        vi.mounts = mount;
+        vi.protocols = status ? xgw_status_protocols() : xgw_http_protocols();
+        vi.mounts = status ? NULL : mount;
         vi.user = io;
         vi.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
         vi.keepalive_timeout = XGW_HTTP_KEEPALIVE_S;
@@ -126,8 +139,13 @@ static int create_vhosts(struct xgw_io *io, const struct lws_http_mount *mount)
                           v6 ? "[" : "", l->host, v6 ? "]" : "", l->port);
             return -1;
         }
-        XGW_LOG_NOTICE("listening on %s://%s%s%s:%u (WebSocket %s, BOSH %s)", scheme, v6 ? "[" : "",
-                       l->host, v6 ? "]" : "", l->port, cfg->ws_path, cfg->bosh_path);
+        if (status)
+            XGW_LOG_NOTICE("monitoring on http://%s%s%s:%u (/metrics, /status, /healthz)",
+                           v6 ? "[" : "", l->host, v6 ? "]" : "", l->port);
+        else
+            XGW_LOG_NOTICE("listening on %s://%s%s%s:%u (WebSocket %s, BOSH %s)", scheme,
+                           v6 ? "[" : "", l->host, v6 ? "]" : "", l->port, cfg->ws_path,
+                           cfg->bosh_path);
     }
     return 0;
 }
@@ -201,8 +219,8 @@ int xgw_server_run(const struct xgw_config *cfg)
     io->gw.cfg = cfg;
     io->gw.on_dead = on_dead;
     io->gw.io = io;
-    io->vhost_names =
-        xgw_calloc(cfg->listen_count + cfg->tls_listen_count, sizeof(*io->vhost_names));
+    io->vhost_names = xgw_calloc(listener_count(cfg), sizeof(*io->vhost_names));
+    io->start_unix_s = (uint64_t)time(NULL);
     io->gw.upstream = &xgw_upstream_conn_ops;
     uv_loop_init(&io->loop);
     uv_check_init(&io->loop, &io->sweep);
@@ -247,15 +265,17 @@ int xgw_server_run(const struct xgw_config *cfg)
     ws_mount.origin = "http";
     ws_mount.origin_protocol = LWSMPRO_CALLBACK;
     ws_mount.mount_next = &bosh_mount;
-    /* XEP-0156 documents: exact paths (lws mounts match whole path segments). */
-    struct lws_http_mount host_meta_mounts[2];
-    static const char *const host_meta_paths[2] = {XGW_HOST_META_PATH, XGW_HOST_META_JSON_PATH};
+    /* /healthz and the XEP-0156 documents: exact paths (lws mounts match whole segments). */
+    struct lws_http_mount exact_mounts[3];
+    static const char *const exact_paths[3] = {XGW_HEALTHZ_PATH, XGW_HOST_META_PATH,
+                                               XGW_HOST_META_JSON_PATH};
+    size_t exact_count = cfg->discovery_enabled ? 3 : 1;
     const struct lws_http_mount *first_mount = &ws_mount;
-    for (size_t i = 0; cfg->discovery_enabled && i < XGW_ARRAY_SIZE(host_meta_mounts); i++) {
-        struct lws_http_mount *m = &host_meta_mounts[i];
+    for (size_t i = 0; i < exact_count; i++) {
+        struct lws_http_mount *m = &exact_mounts[i];
         memset(m, 0, sizeof(*m));
-        m->mountpoint = host_meta_paths[i];
-        m->mountpoint_len = (unsigned char)strlen(host_meta_paths[i]);
+        m->mountpoint = exact_paths[i];
+        m->mountpoint_len = (unsigned char)strlen(exact_paths[i]);
         m->origin = "http";
         m->origin_protocol = LWSMPRO_CALLBACK;
         m->mount_next = first_mount;

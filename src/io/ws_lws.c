@@ -470,11 +470,15 @@ int xgw_ws_confirm_upgrade(struct lws *wsi)
                               "Sec-WebSocket-Protocol must offer 'xmpp'\n");
     if (!origin_allowed(wsi, cfg)) /* WS-06 */
         return xgw_http_reply(wsi, 403, NULL, NULL, "Origin not allowed\n");
-    if (io->gw.shutting_down || io->gw.session_count >= cfg->max_sessions) /* CM-07 */
+    if (io->gw.shutting_down || io->gw.session_count >= cfg->max_sessions) { /* CM-07 */
+        io->gw.stats.sessions_refused[io->gw.shutting_down ? XGW_REFUSED_SHUTDOWN
+                                                           : XGW_REFUSED_MAX_SESSIONS]++;
         return xgw_http_reply(wsi, 503, NULL, NULL, "Service unavailable, try again later\n");
+    }
     char peer[64];
     xgw_http_client_addr(wsi, peer, sizeof(peer));
     if (xgw_session_peer_full(&io->gw, peer)) { /* CM-08 */
+        io->gw.stats.sessions_refused[XGW_REFUSED_MAX_PER_IP]++;
         XGW_LOG_NOTICE("peer=%s WebSocket refused: limits.max_sessions_per_ip (%u) reached", peer,
                        cfg->max_sessions_per_ip);
         return xgw_http_reply(wsi, 429, NULL, NULL, "Too many sessions from your address\n");

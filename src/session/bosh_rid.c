@@ -6,6 +6,7 @@
 
 #include "bosh_internal.h"
 #include "xgw/alloc.h"
+#include "xgw/gateway.h"
 
 struct bosh_wait *xgw_bosh_wait_new(struct xgw_bosh_session *bs, struct xgw_bosh_conn *conn,
                                     uint64_t rid, const char *key, uint64_t now_ms)
@@ -17,6 +18,7 @@ struct bosh_wait *xgw_bosh_wait_new(struct xgw_bosh_session *bs, struct xgw_bosh
     w->deadline_ms = BOSH_NO_DEADLINE;
     w->key = key ? xgw_strdup(key) : NULL;
     xgw_bosh_wait_set_conn(bs, w, conn);
+    bs->bosh->gw->stats.bosh_held++;
     return w;
 }
 
@@ -57,6 +59,7 @@ void xgw_bosh_wait_free(struct xgw_bosh_session *bs, struct bosh_wait *w)
 {
     xgw_bosh_wait_unlink(bs, w);
     xgw_bosh_wait_set_conn(bs, w, NULL);
+    bs->bosh->gw->stats.bosh_held--;
     xgw_bosh_req_cleanup(&w->req);
     xgw_free(w->key);
     xgw_free(w);

@@ -354,6 +354,7 @@ void xgw_bosh_handle(struct xgw_bosh *bosh, struct xgw_bosh_conn *conn, const ch
                      size_t len, const char *peer, bool secure, uint64_t now_ms)
 {
     enter(bosh, now_ms);
+    bosh->gw->stats.bosh_requests++;
     struct xgw_bosh_req req;
     enum xgw_bosh_cond cond = XGW_BOSH_COND_NONE;
     if (xgw_bosh_req_parse(body, len, bosh->settings.max_body_bytes, &req, &cond) != XGW_OK) {

@@ -74,6 +74,11 @@ static const char *transport_name(const struct xgw_session *s)
     return s->kind == XGW_TRANSPORT_WS ? "ws" : "bosh";
 }
 
+static enum xgw_stats_transport stats_kind(const struct xgw_session *s)
+{
+    return s->kind == XGW_TRANSPORT_WS ? XGW_STATS_WS : XGW_STATS_BOSH;
+}
+
 static void header_clear(struct stored_header *h)
 {
     xgw_free(h->id);
@@ -151,6 +156,7 @@ static void session_free(struct xgw_session *s)
     xgw_free(s->lang);
     xgw_free(s->from);
     s->gw->session_count--;
+    s->gw->stats.sessions_live[stats_kind(s)]--;
     xgw_peer_table_remove(&s->gw->peers, s->peer);
     xgw_free(s);
 }
@@ -175,6 +181,7 @@ static void session_end(struct xgw_session *s, enum xgw_stream_cond cond, const 
         return;
     bool stream_open = s->header_sent;
     s->state = S_ENDED;
+    s->gw->stats.sessions_ended[stats_kind(s)][error ? XGW_END_REMOTE_STREAM_ERROR : cond]++;
     XGW_LOG_INFO("session closed sid=%s peer=%s transport=%s reason=%s%s%s bytes_up=%zu "
                  "bytes_down=%zu",
                  s->sid, s->peer, transport_name(s), why, cond ? " condition=" : "",
@@ -200,6 +207,7 @@ static bool up_write(struct xgw_session *s, const char *data, size_t len)
         return false;
     }
     s->bytes_up += len;
+    s->gw->stats.bytes_to_server[stats_kind(s)] += len;
     return true;
 }
 
@@ -224,6 +232,7 @@ static void to_client(struct xgw_session *s, const char *bytes, size_t len)
     if (!s->transport)
         return;
     s->bytes_down += len;
+    s->gw->stats.bytes_to_client[stats_kind(s)] += len;
     s->ops->element(s->transport, bytes, len);
     if (s->ops->queued_bytes(s->transport) >= s->gw->cfg->max_queue_bytes && !s->read_paused) {
         /* Back-pressure: stop at this element boundary until the client drains. */
@@ -392,16 +401,19 @@ struct xgw_session *xgw_session_new(struct xgw_gateway *gw, enum xgw_session_tra
                                     const char *peer, enum xgw_stream_cond *cond)
 {
     if (gw->shutting_down) {
+        gw->stats.sessions_refused[XGW_REFUSED_SHUTDOWN]++;
         *cond = XGW_SC_SYSTEM_SHUTDOWN;
         return NULL;
     }
     if (gw->session_count >= gw->cfg->max_sessions) {
+        gw->stats.sessions_refused[XGW_REFUSED_MAX_SESSIONS]++;
         XGW_LOG_WARN("session refused peer=%s: limits.max_sessions (%u) reached", peer,
                      gw->cfg->max_sessions);
         *cond = XGW_SC_RESOURCE_CONSTRAINT;
         return NULL;
     }
     if (xgw_session_peer_full(gw, peer)) {
+        gw->stats.sessions_refused[XGW_REFUSED_MAX_PER_IP]++;
         XGW_LOG_WARN("session refused peer=%s: limits.max_sessions_per_ip (%u) reached", peer,
                      gw->cfg->max_sessions_per_ip);
         *cond = XGW_SC_POLICY_VIOLATION;
@@ -422,6 +434,8 @@ struct xgw_session *xgw_session_new(struct xgw_gateway *gw, enum xgw_session_tra
         gw->sessions->prev = s;
     gw->sessions = s;
     gw->session_count++;
+    gw->stats.sessions_live[stats_kind(s)]++;
+    gw->stats.sessions_created[stats_kind(s)]++;
     xgw_peer_table_add(&gw->peers, s->peer);
     XGW_LOG_INFO("session created sid=%s peer=%s transport=%s", s->sid, s->peer, transport_name(s));
     return s;
@@ -570,6 +584,8 @@ void xgw_session_upstream_connected(struct xgw_session *s)
     if (s->state != S_CONNECTING)
         return;
     s->secure = UP(s)->is_tls(s->up);
+    s->gw->stats.upstream_connected++;
+    s->gw->stats.upstream_tls += s->secure ? 1 : 0;
     XGW_LOG_INFO("sid=%s upstream connected upstream=%s domain=%s", s->sid, UP(s)->peer(s->up),
                  s->to);
     send_header(s);
@@ -580,6 +596,7 @@ void xgw_session_upstream_tls_done(struct xgw_session *s)
     if (s->state != S_STARTTLS)
         return;
     s->secure = true;
+    s->gw->stats.upstream_tls++;
     XGW_LOG_INFO("sid=%s upstream TLS established, certificate verified for %s", s->sid, s->to);
     /* RFC 6120 §5.4.3.3: a fresh header on the protected stream; forget what came before. */
     header_clear(&s->header);

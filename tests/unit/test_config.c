@@ -232,10 +232,10 @@ static void test_unknown_keys(void **state)
 {
     (void)state;
     expect_error(
-        "{\n  \"listen\": [\"127.0.0.1:5280\"],\n  \"bogus\": 1\n}",
-        NAME ":3:3: bogus: unknown key (known keys: listen, tls, log_level, "
-             "www_root, www_csp, websocket, bosh, discovery, upstream, limits, routes; \"#...\" "
-             "keys are comments)");
+        "{\n  \"listen\": [\"127.0.0.1:5280\"],\n  \"bogus\": 1\n}", NAME
+        ":3:3: bogus: unknown key (known keys: listen, tls, log_level, "
+        "www_root, www_csp, websocket, bosh, discovery, status, upstream, limits, routes; \"#...\" "
+        "keys are comments)");
     expect_error("{\n  \"websocket\": {\n    \"path\": \"/x\",\n      \"pingg\": 3\n  }\n}",
                  NAME ":4:7: websocket.pingg: unknown key (known keys: path, ping_interval_s, "
                       "pong_timeout_s, allowed_origins; \"#...\" keys are comments)");
@@ -250,10 +250,10 @@ static void test_unknown_keys(void **state)
                     "websocket.path: must be a string starting with '/' without whitespace, '?' "
                     "or '#'");
     expect_error(
-        "{\"#\u00e9\\\"}\": \"x\\\"y\", \"w\\u0077w_root\": null, \"\u00e9\": 1}",
-        NAME ":1:42: \u00e9: unknown key (known keys: listen, tls, log_level, "
-             "www_root, www_csp, websocket, bosh, discovery, upstream, limits, routes; \"#...\" "
-             "keys are comments)");
+        "{\"#\u00e9\\\"}\": \"x\\\"y\", \"w\\u0077w_root\": null, \"\u00e9\": 1}", NAME
+        ":1:42: \u00e9: unknown key (known keys: listen, tls, log_level, "
+        "www_root, www_csp, websocket, bosh, discovery, status, upstream, limits, routes; \"#...\" "
+        "keys are comments)");
 }
 
 static void test_wrong_types(void **state)
@@ -691,6 +691,17 @@ static void test_tls_values(void **state)
                     "tls.listen: must be an array of \"ADDR:PORT\" strings");
     expect_error_at("{\"tls\": {\"cert_file\": \"\"}}", "\"\"}",
                     "tls.cert_file: must be a non-empty string or null");
+    /* The monitoring listener: none by default, same address syntax. */
+    assert_int_equal(load(&cfg, "{\"status\": {\"listen\": [\"127.0.0.1:5281\"]}}"), XGW_OK);
+    assert_int_equal(cfg.status_listen_count, 1);
+    assert_int_equal(cfg.status_listens[0].port, 5281);
+    xgw_config_cleanup(&cfg);
+    assert_int_equal(load(&cfg, "{}"), XGW_OK);
+    assert_int_equal(cfg.status_listen_count, 0);
+    xgw_config_cleanup(&cfg);
+    expect_error_at("{\"status\": {\"listen\": [\"localhost:5281\"]}}", "\"localhost",
+                    "status.listen[0]: \"localhost:5281\": not a numeric IPv4 address (host "
+                    "names are not accepted)");
 }
 
 static void test_failed_load_leaves_config_unchanged(void **state)
