@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "xgw/cidr.h"
 #include "xgw/compiler.h"
 #include "xgw/err.h"
 #include "xgw/log.h"
@@ -86,7 +87,11 @@ struct xgw_config {
     size_t max_stanza_bytes;      /* default 262144: one element either direction */
     size_t max_queue_bytes;       /* default 1048576: per session, per direction */
     unsigned max_sessions;        /* default 10000 */
-    unsigned max_sessions_per_ip; /* default 100, 0 = none; loopback clients are exempt */
+    unsigned max_sessions_per_ip; /* default 100, 0 = none; trusted proxies are exempt */
+
+    struct xgw_cidr *trusted_proxies; /* owned array; peers whose X-Forwarded-For names the
+                                         client; default 127.0.0.0/8 and ::1/128 */
+    size_t trusted_proxy_count;
 
     enum xgw_log_level log_level; /* default info */
 };

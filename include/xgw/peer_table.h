@@ -22,8 +22,4 @@ void xgw_peer_table_add(struct xgw_peer_table *t, const char *addr);
 /* Counts one session less for addr (which must have been added). */
 void xgw_peer_table_remove(struct xgw_peer_table *t, const char *addr);
 
-/* A numeric address in 127.0.0.0/8, ::1 or ::ffff:127.x.y.z: a local proxy or tool, never
- * limited per address. */
-bool xgw_addr_is_loopback(const char *addr);
-
 #endif

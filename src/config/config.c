@@ -31,6 +31,10 @@ void xgw_config_init_defaults(struct xgw_config *cfg)
     cfg->max_queue_bytes = XGW_DEFAULT_MAX_QUEUE_BYTES;
     cfg->max_sessions = XGW_DEFAULT_MAX_SESSIONS;
     cfg->max_sessions_per_ip = XGW_DEFAULT_MAX_SESSIONS_PER_IP;
+    static const char *const local[] = {"127.0.0.0/8", "::1/128"};
+    cfg->trusted_proxies = xgw_calloc(XGW_ARRAY_SIZE(local), sizeof(*cfg->trusted_proxies));
+    for (size_t i = 0; i < XGW_ARRAY_SIZE(local); i++)
+        (void)xgw_cidr_parse(local[i], &cfg->trusted_proxies[cfg->trusted_proxy_count++]);
     cfg->log_level = XGW_LOG_LEVEL_INFO;
     cfg->discovery_enabled = true;
     cfg->discovery_insecure = -1;
@@ -51,6 +55,7 @@ void xgw_config_cleanup(struct xgw_config *cfg)
     for (size_t i = 0; i < cfg->tls_listen_count; i++)
         xgw_free(cfg->tls_listens[i].host);
     xgw_free(cfg->tls_listens);
+    xgw_free(cfg->trusted_proxies);
     for (size_t i = 0; i < cfg->status_listen_count; i++)
         xgw_free(cfg->status_listens[i].host);
     xgw_free(cfg->status_listens);
@@ -109,6 +114,10 @@ void xgw_config_copy(struct xgw_config *dst, const struct xgw_config *src)
         dst->tls_listens[i] = src->tls_listens[i];
         dst->tls_listens[i].host = xgw_strdup(src->tls_listens[i].host);
     }
+    dst->trusted_proxies = xgw_calloc(src->trusted_proxy_count, sizeof(*dst->trusted_proxies));
+    if (src->trusted_proxy_count)
+        memcpy(dst->trusted_proxies, src->trusted_proxies,
+               src->trusted_proxy_count * sizeof(*dst->trusted_proxies));
     dst->status_listens = xgw_calloc(src->status_listen_count, sizeof(*dst->status_listens));
     for (size_t i = 0; i < src->status_listen_count; i++) {
         dst->status_listens[i] = src->status_listens[i];

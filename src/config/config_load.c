@@ -349,6 +349,8 @@ static enum xgw_err handle_tls_listen(struct load_ctx *ctx, json_t *value,
                                       const struct key_spec *spec, void *target);
 static enum xgw_err handle_status_listen(struct load_ctx *ctx, json_t *value,
                                          const struct key_spec *spec, void *target);
+static enum xgw_err handle_trusted_proxies(struct load_ctx *ctx, json_t *value,
+                                           const struct key_spec *spec, void *target);
 static enum xgw_err handle_origins(struct load_ctx *ctx, json_t *value, const struct key_spec *spec,
                                    void *target);
 static enum xgw_err handle_routes(struct load_ctx *ctx, json_t *value, const struct key_spec *spec,
@@ -428,6 +430,7 @@ static const struct key_spec top_keys[] = {
     {"listen", handle_listen, 0, 0, 0, NULL},
     {"tls", handle_section, 0, 0, 0, &tls_table},
     {"log_level", handle_log_level, CFG(log_level), 0, 0, NULL},
+    {"trusted_proxies", handle_trusted_proxies, 0, 0, 0, NULL},
     {"www_root", handle_optional_string, CFG(www_root), 0, 0, NULL},
     {"www_csp", handle_csp, CFG(www_csp), 0, 0, NULL},
     {"websocket", handle_section, 0, 0, 0, &websocket_table},
@@ -494,6 +497,34 @@ static enum xgw_err handle_status_listen(struct load_ctx *ctx, json_t *value,
     struct xgw_config *cfg = target;
     XGW_UNUSED(spec);
     return load_listens(ctx, value, true, &cfg->status_listens, &cfg->status_listen_count);
+}
+
+/* trusted_proxies: address ranges, replacing the default list. */
+static enum xgw_err handle_trusted_proxies(struct load_ctx *ctx, json_t *value,
+                                           const struct key_spec *spec, void *target)
+{
+    struct xgw_config *cfg = target;
+    size_t n = json_array_size(value);
+    XGW_UNUSED(spec);
+    if (!json_is_array(value))
+        return fail(ctx, false, "must be an array of address ranges like \"10.0.0.0/8\"");
+    struct xgw_cidr *list = xgw_calloc(n, sizeof(*list));
+    for (size_t i = 0; i < n; i++) {
+        json_t *item = json_array_get(value, i);
+        if (json_is_string(item) && xgw_cidr_parse(json_string_value(item), &list[i]))
+            continue;
+        xgw_free(list);
+        push_index(ctx, i);
+        enum xgw_err err = fail(ctx, false,
+                                "must be a numeric address or range like \"10.0.0.0/8\" or "
+                                "\"2001:db8::/32\" (no host bits past the prefix)");
+        ctx->depth--;
+        return err;
+    }
+    xgw_free(cfg->trusted_proxies);
+    cfg->trusted_proxies = list;
+    cfg->trusted_proxy_count = n;
+    return XGW_OK;
 }
 
 /* An array of origins into (*items, *count), replacing what was there. */

@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "xgw/peer_table.h"
+#include "xgw/cidr.h"
 
 #include "io.h"
 
@@ -15,26 +15,44 @@ struct xgw_io *xgw_io_of(struct lws *wsi)
     return lws_get_vhost_user(lws_get_vhost(wsi));
 }
 
+/* Trims spaces and tabs around one X-Forwarded-For entry in place. */
+static char *xff_entry(char *entry)
+{
+    while (*entry == ' ' || *entry == '\t')
+        entry++;
+    size_t len = strlen(entry);
+    while (len > 0 && (entry[len - 1] == ' ' || entry[len - 1] == '\t'))
+        entry[--len] = '\0';
+    return entry;
+}
+
 void xgw_http_client_addr(struct lws *wsi, char *out, size_t out_len)
 {
+    const struct xgw_config *cfg = xgw_io_of(wsi)->cfg;
     lws_get_peer_simple(wsi, out, out_len);
-    if (!xgw_addr_is_loopback(out))
+    if (!xgw_cidr_list_contains(cfg->trusted_proxies, cfg->trusted_proxy_count, out))
         return;
-    /* A local reverse proxy: the client is the last address it appended (nginx's
-     * $proxy_add_x_forwarded_for). Anything that is not one numeric address is ignored. */
-    char xff[256];
+    /* A trusted proxy: the client is the rightmost X-Forwarded-For entry that is not itself a
+     * trusted proxy (each proxy appends the address it saw, as nginx's
+     * $proxy_add_x_forwarded_for does). An entry that is not a numeric address stops the walk:
+     * what is left of it was written by someone we do not trust. */
+    char xff[512];
     if (lws_hdr_copy(wsi, xff, sizeof(xff), WSI_TOKEN_X_FORWARDED_FOR) <= 0)
         return;
-    char *last = strrchr(xff, ',');
-    last = last ? last + 1 : xff;
-    while (*last == ' ' || *last == '\t')
-        last++;
-    size_t len = strcspn(last, " \t");
-    last[len] = '\0';
-    unsigned char addr[sizeof(struct in6_addr)];
-    if (len > 0 && len < out_len &&
-        (inet_pton(AF_INET, last, addr) == 1 || inet_pton(AF_INET6, last, addr) == 1))
-        memcpy(out, last, len + 1);
+    for (;;) {
+        char *comma = strrchr(xff, ',');
+        char *entry = xff_entry(comma ? comma + 1 : xff);
+        unsigned char addr[sizeof(struct in6_addr)];
+        size_t len = strlen(entry);
+        if (len == 0 || len >= out_len ||
+            (inet_pton(AF_INET, entry, addr) != 1 && inet_pton(AF_INET6, entry, addr) != 1))
+            return;
+        memcpy(out, entry, len + 1);
+        if (!comma ||
+            !xgw_cidr_list_contains(cfg->trusted_proxies, cfg->trusted_proxy_count, entry))
+            return;
+        *comma = '\0';
+    }
 }
 
 /* A request body we answer without reading (a POST to the wrong place) would be parsed as the

@@ -52,8 +52,8 @@ const struct lws_protocols *xgw_http_protocols(void);
 const struct lws_protocols *xgw_status_protocols(void);
 /* The io state of a connection (the vhost's user pointer). */
 struct xgw_io *xgw_io_of(struct lws *wsi);
-/* The client's numeric address: the socket peer, or for a loopback peer (a local reverse proxy)
- * the last address of its X-Forwarded-For header. */
+/* The client's numeric address: the socket peer, or for a peer in trusted_proxies the
+ * rightmost X-Forwarded-For entry that is not a trusted proxy itself. */
 void xgw_http_client_addr(struct lws *wsi, char *out, size_t out_len);
 /* Writes a complete short text/plain answer with an optional extra header. Returns 1 when
  * written (so CONFIRM_UPGRADE knows we answered), -1 on failure. */

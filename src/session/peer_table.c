@@ -70,9 +70,3 @@ void xgw_peer_table_remove(struct xgw_peer_table *t, const char *addr)
         t->buckets = NULL;
     }
 }
-
-bool xgw_addr_is_loopback(const char *addr)
-{
-    return strncmp(addr, "127.", 4) == 0 || strcmp(addr, "::1") == 0 ||
-           strncmp(addr, "::ffff:127.", 11) == 0;
-}

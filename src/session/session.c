@@ -393,7 +393,10 @@ static const struct xgw_framer_ops framer_ops = {
 bool xgw_session_peer_full(const struct xgw_gateway *gw, const char *peer)
 {
     unsigned cap = gw->cfg->max_sessions_per_ip;
-    return cap > 0 && !xgw_addr_is_loopback(peer) && xgw_peer_table_count(&gw->peers, peer) >= cap;
+    const struct xgw_config *cfg = gw->cfg;
+    return cap > 0 &&
+           !xgw_cidr_list_contains(cfg->trusted_proxies, cfg->trusted_proxy_count, peer) &&
+           xgw_peer_table_count(&gw->peers, peer) >= cap;
 }
 
 struct xgw_session *xgw_session_new(struct xgw_gateway *gw, enum xgw_session_transport_kind kind,

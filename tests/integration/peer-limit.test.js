@@ -102,3 +102,60 @@ describe('limits.max_sessions_per_ip', () => {
     for (const r of [r1, r2]) r.req.destroy();
   });
 });
+
+describe('trusted_proxies: who may name the client in X-Forwarded-For', () => {
+  let gwChain;
+  let gwNone;
+  let hole;
+  const open = [];
+
+  before(async () => {
+    if (SKIP) return;
+    hole = await startBlackHole();
+    const routes = [{ domain: 'example.com', host: '127.0.0.1', port: hole.port, allow_plaintext: true }];
+    const base = { upstream: { connect_timeout_s: 60 } };
+    // A chain: the gateway trusts its local proxy and an inner proxy range.
+    gwChain = await startGateway({ routes, config: { ...base, limits: { max_sessions_per_ip: 1 }, trusted_proxies: ['127.0.0.0/8', '10.0.0.0/8'] } });
+    // Nobody trusted: X-Forwarded-For is ignored and loopback is limited like anyone else.
+    gwNone = await startGateway({ routes, config: { ...base, limits: { max_sessions_per_ip: 2 }, trusted_proxies: [] } });
+  });
+
+  after(async () => {
+    for (const c of open) { try { c.destroy(); } catch { /* gone */ } }
+    if (gwChain) assertCleanExit(await gwChain.stop());
+    if (gwNone) assertCleanExit(await gwNone.stop());
+    if (hole) await hole.stop();
+  });
+
+  const ws = async (gw, xff) => {
+    const c = await connectRaw({ port: gw.port, headers: xff ? { 'X-Forwarded-For': xff } : {} });
+    open.push(c);
+    if (c.upgraded) c.sendText(openXml('example.com'));
+    return c;
+  };
+  const sessionsOf = (gw, ip) => (gw.stderr().match(new RegExp(`session created sid=\\S+ peer=${ip.replace(/\./g, '\\.')} `, 'g')) || []).length;
+
+  test('the rightmost entry that is not a trusted proxy is the client; untrusted text stops the walk', T, async () => {
+    assert.ok((await ws(gwChain, '192.0.2.50, 10.1.2.3')).upgraded);
+    await until(() => sessionsOf(gwChain, '192.0.2.50') === 1, 5000, 'the session of 192.0.2.50 (behind 10.1.2.3)');
+    const again = await ws(gwChain, '203.0.113.1, 192.0.2.50, 10.9.9.9');
+    assert.equal(again.handshakeResponse.status, 429, 'the same client behind another inner proxy is the same client');
+    // A spoofed entry left of a client address is not looked at.
+    assert.ok((await ws(gwChain, '192.0.2.50, 198.51.100.9')).upgraded);
+    await until(() => sessionsOf(gwChain, '198.51.100.9') === 1, 5000, 'the session of 198.51.100.9');
+    // Garbage: the walk stops at it and the local proxy itself is the peer (trusted: not limited).
+    for (const xff of ['192.0.2.50, not-an-address', '']) {
+      assert.ok((await ws(gwChain, xff)).upgraded, JSON.stringify(xff));
+    }
+    await until(() => sessionsOf(gwChain, '127.0.0.1') === 2, 5000, 'two sessions counted for the local proxy itself');
+  });
+
+  test('with no trusted proxy, X-Forwarded-For is ignored and loopback clients count too', T, async () => {
+    const a = await ws(gwNone, '192.0.2.80');
+    const b = await ws(gwNone, '192.0.2.81');
+    assert.ok(a.upgraded && b.upgraded);
+    await until(() => sessionsOf(gwNone, '127.0.0.1') === 2, 5000, 'both sessions counted for 127.0.0.1');
+    const c = await ws(gwNone, '192.0.2.82');
+    assert.equal(c.handshakeResponse.status, 429);
+  });
+});

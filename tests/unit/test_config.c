@@ -233,7 +233,7 @@ static void test_unknown_keys(void **state)
     (void)state;
     expect_error(
         "{\n  \"listen\": [\"127.0.0.1:5280\"],\n  \"bogus\": 1\n}", NAME
-        ":3:3: bogus: unknown key (known keys: listen, tls, log_level, "
+        ":3:3: bogus: unknown key (known keys: listen, tls, log_level, trusted_proxies, "
         "www_root, www_csp, websocket, bosh, discovery, status, upstream, limits, routes; \"#...\" "
         "keys are comments)");
     expect_error("{\n  \"websocket\": {\n    \"path\": \"/x\",\n      \"pingg\": 3\n  }\n}",
@@ -251,7 +251,7 @@ static void test_unknown_keys(void **state)
                     "or '#'");
     expect_error(
         "{\"#\u00e9\\\"}\": \"x\\\"y\", \"w\\u0077w_root\": null, \"\u00e9\": 1}", NAME
-        ":1:42: \u00e9: unknown key (known keys: listen, tls, log_level, "
+        ":1:42: \u00e9: unknown key (known keys: listen, tls, log_level, trusted_proxies, "
         "www_root, www_csp, websocket, bosh, discovery, status, upstream, limits, routes; \"#...\" "
         "keys are comments)");
 }
@@ -532,8 +532,12 @@ static void test_bosh_values(void **state)
     assert_int_equal(cfg.bosh_maxpause_s, 120);
     assert_int_equal(cfg.bosh_max_body_bytes, 131072);
     assert_int_equal(cfg.bosh_allowed_origin_count, 0);
-    /* CM-08: sessions per client address are limited by default. */
+    /* CM-08: sessions per client address are limited by default; a local proxy is trusted. */
     assert_int_equal(cfg.max_sessions_per_ip, 100);
+    assert_int_equal(cfg.trusted_proxy_count, 2);
+    assert_true(xgw_cidr_list_contains(cfg.trusted_proxies, 2, "127.0.0.1"));
+    assert_true(xgw_cidr_list_contains(cfg.trusted_proxies, 2, "::1"));
+    assert_false(xgw_cidr_list_contains(cfg.trusted_proxies, 2, "10.0.0.1"));
     /* CM-13: a held request and an idle WebSocket are answered or pinged well before the 60 s
      * idle timeouts of common proxies (nginx proxy_read_timeout, load balancers). */
     assert_true(cfg.bosh_max_wait_s < 60);
@@ -702,6 +706,31 @@ static void test_tls_values(void **state)
     expect_error_at("{\"status\": {\"listen\": [\"localhost:5281\"]}}", "\"localhost",
                     "status.listen[0]: \"localhost:5281\": not a numeric IPv4 address (host "
                     "names are not accepted)");
+}
+
+static void test_trusted_proxies(void **state)
+{
+    struct xgw_config cfg;
+    (void)state;
+    assert_int_equal(load(&cfg, "{\"trusted_proxies\": [\"10.0.0.0/8\", \"2001:db8::/32\"]}"),
+                     XGW_OK);
+    assert_int_equal(cfg.trusted_proxy_count, 2);
+    assert_true(xgw_cidr_list_contains(cfg.trusted_proxies, 2, "10.9.8.7"));
+    assert_false(xgw_cidr_list_contains(cfg.trusted_proxies, 2, "127.0.0.1")); /* replaced */
+    /* The copy used for failed loads carries the list (no leak, no loss). */
+    assert_int_equal(
+        xgw_config_load_string(&cfg, "{\"trusted_proxies\": 1}", NAME, err, sizeof(err)),
+        XGW_EINVAL);
+    assert_int_equal(cfg.trusted_proxy_count, 2);
+    xgw_config_cleanup(&cfg);
+    assert_int_equal(load(&cfg, "{\"trusted_proxies\": []}"), XGW_OK);
+    assert_int_equal(cfg.trusted_proxy_count, 0);
+    xgw_config_cleanup(&cfg);
+    expect_error_at("{\"trusted_proxies\": [\"10.0.0.0/8\", \"10.0.0.1/8\"]}", "\"10.0.0.1",
+                    "trusted_proxies[1]: must be a numeric address or range like \"10.0.0.0/8\" "
+                    "or \"2001:db8::/32\" (no host bits past the prefix)");
+    expect_error_at("{\"trusted_proxies\": \"10.0.0.0/8\"}", "\"10.",
+                    "trusted_proxies: must be an array of address ranges like \"10.0.0.0/8\"");
 }
 
 static void test_failed_load_leaves_config_unchanged(void **state)
@@ -1061,6 +1090,7 @@ int main(void)
         cmocka_unit_test(test_bosh_values),
         cmocka_unit_test(test_discovery_values),
         cmocka_unit_test(test_tls_values),
+        cmocka_unit_test(test_trusted_proxies),
         cmocka_unit_test(test_failed_load_leaves_config_unchanged),
         cmocka_unit_test(test_load_file),
         cmocka_unit_test(test_load_file_missing),
