@@ -66,6 +66,7 @@ struct xgw_config {
     char *ws_path;               /* owned; default "/xmpp-websocket" */
     unsigned ws_ping_interval_s; /* default 30; 0 disables server pings */
     unsigned ws_pong_timeout_s;  /* default 30: close with 1006-equivalent (TCP drop) after it */
+    unsigned ws_open_timeout_s;  /* default 30: no <open/> by then -> connection-timeout */
     char **ws_allowed_origins;   /* owned array of owned strings; empty = any origin */
     size_t ws_allowed_origin_count;
 

@@ -9,6 +9,7 @@
 #define XGW_DEFAULT_WS_PATH             "/xmpp-websocket"
 #define XGW_DEFAULT_WS_PING_INTERVAL_S  30 /* websocket.ping_interval_s */
 #define XGW_DEFAULT_WS_PONG_TIMEOUT_S   30 /* websocket.pong_timeout_s */
+#define XGW_DEFAULT_WS_OPEN_TIMEOUT_S   30 /* websocket.open_timeout_s */
 #define XGW_DEFAULT_BOSH_PATH           "/http-bind"
 #define XGW_DEFAULT_BOSH_MAX_WAIT_S     50      /* bosh.max_wait_s */
 #define XGW_DEFAULT_BOSH_MAX_HOLD       1       /* bosh.max_hold */

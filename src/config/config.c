@@ -18,6 +18,7 @@ void xgw_config_init_defaults(struct xgw_config *cfg)
     cfg->ws_path = xgw_strdup(XGW_DEFAULT_WS_PATH);
     cfg->ws_ping_interval_s = XGW_DEFAULT_WS_PING_INTERVAL_S;
     cfg->ws_pong_timeout_s = XGW_DEFAULT_WS_PONG_TIMEOUT_S;
+    cfg->ws_open_timeout_s = XGW_DEFAULT_WS_OPEN_TIMEOUT_S;
     cfg->bosh_path = xgw_strdup(XGW_DEFAULT_BOSH_PATH);
     cfg->bosh_max_wait_s = XGW_DEFAULT_BOSH_MAX_WAIT_S;
     cfg->bosh_max_hold = XGW_DEFAULT_BOSH_MAX_HOLD;

@@ -369,6 +369,7 @@ static const struct key_spec websocket_keys[] = {
     {"path", handle_ws_path, CFG(ws_path), 0, 0, NULL},
     {"ping_interval_s", handle_unsigned, CFG(ws_ping_interval_s), 0, 3600, NULL},
     {"pong_timeout_s", handle_unsigned, CFG(ws_pong_timeout_s), 1, 3600, NULL},
+    {"open_timeout_s", handle_unsigned, CFG(ws_open_timeout_s), 1, 3600, NULL},
     {"allowed_origins", handle_origins, 0, 0, 0, NULL},
 };
 static const struct key_spec bosh_keys[] = {

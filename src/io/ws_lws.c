@@ -32,15 +32,17 @@ struct ws_conn {
     struct ws_conn *prev, *next; /* every live connection, for pings and shutdown */
     struct ws_msg *head, *tail;
     size_t queued;
-    struct xgw_buf rx; /* reassembly of one fragmented message */
-    bool rx_discard;   /* the current message passed the cap: drop it */
-    bool opened;       /* our <open/> went out */
-    bool ending;       /* the stream is over: flush the queue, then Close */
+    struct xgw_buf rx;  /* reassembly of one fragmented message */
+    bool rx_discard;    /* the current message passed the cap: drop it */
+    bool opened;        /* our <open/> went out */
+    bool client_opened; /* the client's first <open/> arrived */
+    bool ending;        /* the stream is over: flush the queue, then Close */
     bool closed_by_client;
     bool close_sent; /* our Close frame is out */
     bool killed;     /* socket shut down; waiting for lws to notice */
     uint64_t close_sent_ms;
     uint16_t close_code;
+    uint64_t established_ms;
     uint64_t last_rx_ms;
     uint64_t ping_sent_ms; /* 0 when no ping is outstanding */
     char peer[64];
@@ -157,6 +159,7 @@ static void handle_message(struct ws_conn *c)
     switch (xgw_ws_classify(root, &cond)) {
     case XGW_WS_MSG_OPEN: {
         const char *to = xgw_xml_attr_get(root, NULL, "to");
+        c->client_opened = true;
         if (!c->opened && !c->to[0])
             copy_attr(c->to, sizeof(c->to), to);
         xgw_session_client_open(c->session, to, xgw_xml_attr_get(root, XGW_NS_XML, "lang"),
@@ -302,6 +305,7 @@ static int on_established(struct ws_conn *c, struct lws *wsi)
     xgw_http_client_addr(wsi, c->peer, sizeof(c->peer));
     xgw_buf_init(&c->rx, c->io->cfg->max_stanza_bytes);
     c->last_rx_ms = uv_now(&c->io->loop);
+    c->established_ms = c->last_rx_ms;
     conn_link(c);
     enum xgw_stream_cond cond = XGW_SC_NONE;
     c->session =
@@ -345,16 +349,27 @@ static void conn_kill(struct ws_conn *c, const char *why)
 }
 
 /* Pings idle connections, drops those that stopped answering (WS-19) and those that never
- * answered our Close (WS-39). Runs from a one-second libuv timer; O(connections) per tick. */
+ * answered our Close (WS-39), and ends sessions whose client never sent <open/> (CM-12: an
+ * idle socket must not hold a session slot forever). Runs from a one-second libuv timer;
+ * O(connections) per tick. */
 void xgw_ws_ping_tick(struct xgw_io *io)
 {
     uint64_t now = uv_now(&io->loop);
     uint64_t interval = (uint64_t)io->cfg->ws_ping_interval_s * 1000;
     uint64_t pong_timeout = (uint64_t)io->cfg->ws_pong_timeout_s * 1000;
     uint64_t close_timeout = (uint64_t)io->cfg->close_timeout_s * 1000;
+    uint64_t open_timeout = (uint64_t)io->cfg->ws_open_timeout_s * 1000;
     for (struct ws_conn *c = conn_list(io); c; c = c->next) {
         if (c->killed)
             continue;
+        if (!c->client_opened && c->session && !c->ending &&
+            now - c->established_ms >= open_timeout) {
+            XGW_LOG_INFO("sid=%s peer=%s no <open/> within websocket.open_timeout_s (%u s)",
+                         xgw_session_id(c->session), c->peer, io->cfg->ws_open_timeout_s);
+            c->client_opened = true; /* once */
+            xgw_session_client_error(c->session, XGW_SC_CONNECTION_TIMEOUT);
+            continue;
+        }
         if (c->close_sent && now - c->close_sent_ms >= close_timeout)
             conn_kill(c, "no Close reply");
         else if (c->ping_sent_ms && now - c->ping_sent_ms >= pong_timeout)

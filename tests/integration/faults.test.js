@@ -265,6 +265,26 @@ describe('upstream faults', () => {
 });
 
 describe('client faults', () => {
+  test('CM-12 a WebSocket that never sends <open/> -> <open/>, connection-timeout, <close/>, Close within websocket.open_timeout_s; no upstream', T, () => scenario({ config: { websocket: { open_timeout_s: 2 } } }, async (ctx) => {
+    const ws = await ctx.connect();
+    assert.ok(ws.upgraded);
+    const t0 = Date.now();
+    const open = await ws.nextText(5000);
+    assert.ok(isOpenEl(open), open);
+    const err = streamErrorInfo(await ws.nextText(2000));
+    assert.equal(err && err.condition, 'connection-timeout');
+    assert.ok(isCloseEl(await ws.nextText(2000)));
+    const elapsed = Date.now() - t0;
+    assert.ok(elapsed >= 1000 && elapsed <= 4500, `ended after ${elapsed} ms (open_timeout_s 2)`);
+    assert.equal(await ws.waitClose(3000), 1000);
+    assert.equal(ctx.fake.connections.length, 0, 'no upstream connection for a session that never opened');
+    // A client that opens in time is not affected, however long it then stays quiet.
+    const b = await ctx.open({});
+    await new Promise((r) => setTimeout(r, 3000));
+    b.ws.sendText("<presence xmlns='jabber:client' id='late-but-open'/>");
+    await ctx.fake.connections[0].waitFor('late-but-open', 3000);
+  }));
+
   test('CM-06 client RST mid-session while S is sending -> upstream closed, gateway keeps serving', T, () => scenario({}, async (ctx) => {
     const a = await openWithConn(ctx);
     for (let i = 0; i < 500; i++) a.conn.send(plainStanza(`x${i}`));

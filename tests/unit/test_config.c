@@ -236,9 +236,9 @@ static void test_unknown_keys(void **state)
         ":3:3: bogus: unknown key (known keys: listen, tls, log_level, trusted_proxies, "
         "www_root, www_csp, websocket, bosh, discovery, status, upstream, limits, routes; \"#...\" "
         "keys are comments)");
-    expect_error("{\n  \"websocket\": {\n    \"path\": \"/x\",\n      \"pingg\": 3\n  }\n}",
-                 NAME ":4:7: websocket.pingg: unknown key (known keys: path, ping_interval_s, "
-                      "pong_timeout_s, allowed_origins; \"#...\" keys are comments)");
+    expect_error("{\n  \"websocket\": {\n    \"path\": \"/x\",\n      \"pingg\": 3\n  }\n}", NAME
+                 ":4:7: websocket.pingg: unknown key (known keys: path, ping_interval_s, "
+                 "pong_timeout_s, open_timeout_s, allowed_origins; \"#...\" keys are comments)");
     expect_error("{\"routes\": [{\"domain\": \"a.example\", \"host\": \"h\"},\n"
                  "  {\"domain\": \"b.example\", \"hots\": \"h\"}]}",
                  NAME ":2:27: routes[1].hots: unknown key (known keys: domain, host, port, tls, "
@@ -833,6 +833,11 @@ static void test_example_configs_load(void **state)
     assert_string_equal(cfg.ws_path, defaults.ws_path);
     assert_int_equal(cfg.ws_ping_interval_s, defaults.ws_ping_interval_s);
     assert_int_equal(cfg.ws_pong_timeout_s, defaults.ws_pong_timeout_s);
+    assert_int_equal(cfg.ws_open_timeout_s, defaults.ws_open_timeout_s);
+    assert_int_equal(cfg.max_sessions_per_ip, defaults.max_sessions_per_ip);
+    assert_int_equal(cfg.trusted_proxy_count, defaults.trusted_proxy_count);
+    assert_int_equal(cfg.tls_listen_count, 0);
+    assert_int_equal(cfg.status_listen_count, 0);
     assert_int_equal(cfg.ws_allowed_origin_count, 0);
     assert_int_equal(cfg.connect_timeout_s, defaults.connect_timeout_s);
     assert_int_equal(cfg.close_timeout_s, defaults.close_timeout_s);
