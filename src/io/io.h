@@ -25,13 +25,14 @@ struct xgw_io {
     struct xgw_bosh *bosh;        /* owned; every BOSH session */
     char (*vhost_names)[32];      /* owned; one per listen address, kept alive for lws */
     SSL_CTX *client_tls;          /* owned; upstream TLS, verification on by default */
-    uv_signal_t sigterm, sigint;
+    uv_signal_t sigterm, sigint, sighup;
     uv_check_t sweep;         /* frees dead sessions at the end of every loop pass */
     uv_timer_t drain;         /* shutdown: waits for sessions to finish closing */
     uv_timer_t ping;          /* one-second tick for WebSocket pings */
     struct ws_conn *ws_conns; /* borrowed list; each entry is owned by lws */
     unsigned drain_ticks;
     bool stopping;
+    bool reloading;        /* a SIGHUP certificate reload is running on the worker pool */
     uint64_t start_unix_s; /* for /metrics and /status */
     char read_buf[XGW_IO_READ_BYTES]; /* upstream reads: consumed synchronously per callback */
 };
@@ -42,6 +43,9 @@ struct xgw_io *xgw_io_from_gateway(struct xgw_gateway *gw);
 /* Creates the upstream TLS client context from cfg (CA file/dir or the system store). Returns
  * NULL and logs the OpenSSL reason on failure. */
 SSL_CTX *xgw_tls_client_ctx_new(const struct xgw_config *cfg);
+/* SIGHUP: re-reads and checks tls.cert_file/tls.key_file on the worker pool, then hands them
+ * to libwebsockets for new connections; a bad pair is logged and the current one kept. */
+void xgw_tls_reload_listener(struct xgw_io *io);
 /* Logs and clears the OpenSSL error queue under `what`. */
 void xgw_tls_log_errors(const char *sid_or_ctx, const char *what);
 

@@ -48,6 +48,7 @@ static void finish(struct xgw_io *io)
     uv_close((uv_handle_t *)&io->ping, NULL);
     uv_close((uv_handle_t *)&io->sigterm, NULL);
     uv_close((uv_handle_t *)&io->sigint, NULL);
+    uv_close((uv_handle_t *)&io->sighup, NULL);
     /* Pitfall 12: the first destroy runs inside the loop; uv_run then returns by itself. */
     lws_context_destroy(io->lws);
 }
@@ -77,6 +78,14 @@ static void on_signal(uv_signal_t *h, int signum)
     xgw_ws_shutdown_all(io);
     xgw_bosh_shutdown(io->bosh, uv_now(&io->loop));
     uv_timer_start(&io->drain, on_drain_tick, 50, 50);
+}
+
+static void on_sighup(uv_signal_t *h, int signum)
+{
+    struct xgw_io *io = h->data;
+    (void)signum;
+    if (!io->stopping)
+        xgw_tls_reload_listener(io);
 }
 
 static void raise_fd_limit(void)
@@ -200,9 +209,11 @@ static int setup(struct xgw_io *io, const struct lws_http_mount *mount)
         return -1;
     uv_signal_init(&io->loop, &io->sigterm);
     uv_signal_init(&io->loop, &io->sigint);
-    io->sigterm.data = io->sigint.data = io;
+    uv_signal_init(&io->loop, &io->sighup);
+    io->sigterm.data = io->sigint.data = io->sighup.data = io;
     uv_signal_start(&io->sigterm, on_signal, SIGTERM);
     uv_signal_start(&io->sigint, on_signal, SIGINT);
+    uv_signal_start(&io->sighup, on_sighup, SIGHUP);
     uv_timer_init(&io->loop, &io->drain);
     uv_timer_init(&io->loop, &io->ping);
     io->drain.data = io->ping.data = io;

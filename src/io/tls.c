@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "io.h"
+#include "xgw/alloc.h"
 #include "xgw/log.h"
 #include "xgw/server.h"
 
@@ -88,4 +89,93 @@ enum xgw_err xgw_server_check(const struct xgw_config *cfg, char *err, size_t er
     }
     SSL_CTX_free(ctx);
     return result;
+}
+
+/* ---- SIGHUP: certificate renewal without dropping sessions ---------------------------------- */
+
+#define CERT_FILE_MAX (1024 * 1024)
+
+struct reload_job {
+    uv_work_t work;
+    struct xgw_io *io;
+    enum xgw_err result;
+    char err[512];
+    char *cert, *key; /* owned; the PEM files as read */
+    size_t cert_len, key_len;
+};
+
+static char *read_small_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    char *data = xgw_malloc(CERT_FILE_MAX + 1);
+    *len = fread(data, 1, CERT_FILE_MAX + 1, f);
+    bool ok = !ferror(f) && *len <= CERT_FILE_MAX;
+    fclose(f);
+    if (!ok) {
+        xgw_free(data);
+        return NULL;
+    }
+    data[*len] = '\0';
+    return data;
+}
+
+/* Worker thread: file reads and the OpenSSL check, so the loop never blocks on the disk. */
+static void reload_work(uv_work_t *work)
+{
+    struct reload_job *job = work->data;
+    const struct xgw_config *cfg = job->io->cfg;
+    job->result = xgw_server_check(cfg, job->err, sizeof(job->err));
+    if (job->result != XGW_OK)
+        return;
+    job->cert = read_small_file(cfg->tls_cert_file, &job->cert_len);
+    job->key = read_small_file(cfg->tls_key_file, &job->key_len);
+    if (!job->cert || !job->key) {
+        snprintf(job->err, sizeof(job->err), "cannot read tls.cert_file or tls.key_file again");
+        job->result = XGW_EIO;
+    }
+}
+
+static void reload_done(uv_work_t *work, int status)
+{
+    struct reload_job *job = work->data;
+    struct xgw_io *io = job->io;
+    const struct xgw_config *cfg = io->cfg;
+    io->reloading = false;
+    if (status != 0 || io->stopping) {
+        /* Cancelled, or shutting down: the context may be gone. */
+    } else if (job->result != XGW_OK) {
+        XGW_LOG_WARN("SIGHUP: keeping the current TLS certificate: %s", job->err);
+    } else if (lws_tls_cert_updated(io->lws, cfg->tls_cert_file, cfg->tls_key_file, job->cert,
+                                    job->cert_len, job->key, job->key_len) != 0) {
+        XGW_LOG_WARN("SIGHUP: libwebsockets refused the new TLS certificate; keeping the current "
+                     "one");
+    } else {
+        XGW_LOG_NOTICE("SIGHUP: TLS certificate reloaded from %s (new connections use it)",
+                       cfg->tls_cert_file);
+    }
+    xgw_free(job->cert);
+    xgw_free(job->key);
+    xgw_free(job);
+}
+
+void xgw_tls_reload_listener(struct xgw_io *io)
+{
+    if (io->cfg->tls_listen_count == 0) {
+        XGW_LOG_NOTICE("SIGHUP: no TLS listener, nothing to reload (other settings need a "
+                       "restart)");
+        return;
+    }
+    if (io->reloading)
+        return; /* one at a time */
+    struct reload_job *job = xgw_calloc(1, sizeof(*job));
+    job->io = io;
+    job->work.data = job;
+    io->reloading = true;
+    if (uv_queue_work(&io->loop, &job->work, reload_work, reload_done) != 0) {
+        io->reloading = false;
+        xgw_free(job);
+        XGW_LOG_WARN("SIGHUP: cannot start the certificate reload");
+    }
 }

@@ -192,3 +192,84 @@ describe('TLS listener start-up checks', () => {
     }
   });
 });
+
+describe('TLS listener: SIGHUP reloads the certificate without dropping sessions', () => {
+  let dir;
+  let ca;
+  let first;
+  let second;
+  let prosody;
+  let gw;
+  let tlsPort;
+  const live = {};
+
+  before(async () => {
+    if (SKIP) return;
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xgw-tlsr-'));
+    ca = createCA(dir, 'xmppgw reload test CA');
+    first = issueCert(ca, ['localhost'], { fileBase: 'first' });
+    second = issueCert(ca, ['localhost'], { fileBase: 'second' });
+    live.cert = path.join(dir, 'live.crt');
+    live.key = path.join(dir, 'live.key');
+    fs.copyFileSync(first.cert, live.cert);
+    fs.copyFileSync(first.key, live.key);
+    prosody = await startProsody({ hosts: [{ domain: DOMAIN, users: { carol: 'carol-pw' } }], websocket: false });
+    tlsPort = await getFreePort();
+    gw = await startGateway({
+      routes: [{ domain: DOMAIN, host: '127.0.0.1', port: prosody.c2sPort }],
+      config: { tls: { listen: [`127.0.0.1:${tlsPort}`], cert_file: live.cert, key_file: live.key } },
+    });
+    await waitForPort(tlsPort, { timeoutMs: 10000 });
+  });
+
+  after(async () => {
+    if (gw) assertCleanExit(await gw.stop());
+    if (prosody) await prosody.stop();
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** The PEM of the certificate the TLS listener serves to a new connection. */
+  const served = () => new Promise((resolve, reject) => {
+    const tls = require('node:tls');
+    const s = tls.connect({ host: '127.0.0.1', port: tlsPort, servername: 'localhost', ca: ca.pem }, () => {
+      const der = s.getPeerCertificate().raw;
+      s.end();
+      resolve(`-----BEGIN CERTIFICATE-----\n${der.toString('base64').match(/.{1,64}/g).join('\n')}\n-----END CERTIFICATE-----\n`);
+    });
+    s.on('error', reject);
+  });
+  const same = (a, b) => a.replace(/\s+/g, '') === b.replace(/\s+/g, '');
+  const until = async (pred, ms, what) => {
+    const end = Date.now() + ms;
+    for (;;) {
+      if (await pred()) return;
+      if (Date.now() > end) throw new Error(`${what}: not within ${ms} ms`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+
+  test('a bad pair is refused (the old certificate stays); a good pair is served to new connections; an open WSS session goes on', T, async () => {
+    assert.ok(same(await served(), first.pem), 'the first certificate at start');
+    // An established session across the reload.
+    const ws = new WebSocket(`wss://localhost:${tlsPort}/xmpp-websocket`, 'xmpp', { ca: ca.pem });
+    const next = messageQueue(ws);
+    await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); });
+    ws.send(`<open xmlns='urn:ietf:params:xml:ns:xmpp-framing' to='${DOMAIN}' version='1.0'/>`);
+    assert.match(await next(), /^<open /);
+    assert.match(await next(), /<mechanism>PLAIN<\/mechanism>/);
+    // The new certificate with the old key: refused.
+    fs.copyFileSync(second.cert, live.cert);
+    process.kill(gw.pid, 'SIGHUP');
+    await until(() => /SIGHUP: keeping the current TLS certificate: tls\.key_file ".*" does not match the certificate/.test(gw.stderr()), 5000, 'the refusal in the log');
+    assert.ok(same(await served(), first.pem), 'still the first certificate after a bad pair');
+    // Now the matching key: served to new connections.
+    fs.copyFileSync(second.key, live.key);
+    process.kill(gw.pid, 'SIGHUP');
+    await until(async () => same(await served(), second.pem), 5000, 'the second certificate served');
+    assert.match(gw.stderr(), /SIGHUP: TLS certificate reloaded from /);
+    // The session opened before the reload still works: SASL PLAIN through it.
+    ws.send(`<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>${Buffer.from('\0carol\0carol-pw').toString('base64')}</auth>`);
+    assert.match(await next(), /^<success /);
+    ws.close();
+  });
+});
