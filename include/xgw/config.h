@@ -24,9 +24,13 @@ struct xgw_listen {
     uint16_t port; /* 1..65535 */
 };
 
+#define XGW_MAX_DNS_SERVERS 3 /* glibc's MAXNS */
+
 struct xgw_route {
     char *domain;          /* owned; XMPP domain (lower-cased), the 'to' of the web session */
-    char *host;            /* owned; hostname or numeric address of the XMPP server */
+    char *host;            /* owned; hostname or numeric address of the XMPP server; NULL: look
+                              up DNS SRV _xmpp-client._tcp (_xmpps-client for direct TLS) of
+                              the domain, falling back to the domain itself on `port` */
     uint16_t port;         /* default 5222 */
     enum xgw_tls_mode tls; /* default XGW_TLS_STARTTLS */
     bool tls_verify;       /* default true: verify the certificate against `domain` */
@@ -84,6 +88,8 @@ struct xgw_config {
     unsigned close_timeout_s;   /* default 5: wait for the peer's closing handshake */
     char *ca_file;              /* owned; NULL = system default */
     char *ca_dir;               /* owned; NULL = system default */
+    struct xgw_listen dns_servers[XGW_MAX_DNS_SERVERS]; /* hosts owned; SRV resolvers, IPv4 */
+    size_t dns_server_count;                            /* 0: resolv.conf's */
 
     size_t max_stanza_bytes;      /* default 262144: one element either direction */
     size_t max_queue_bytes;       /* default 1048576: per session, per direction */

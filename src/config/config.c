@@ -81,6 +81,8 @@ void xgw_config_cleanup(struct xgw_config *cfg)
     xgw_free(cfg->ws_path);
     xgw_free(cfg->ca_file);
     xgw_free(cfg->ca_dir);
+    for (size_t i = 0; i < cfg->dns_server_count; i++)
+        xgw_free(cfg->dns_servers[i].host);
     memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -103,6 +105,8 @@ void xgw_config_copy(struct xgw_config *dst, const struct xgw_config *src)
     dst->bosh_path = xgw_strdup(src->bosh_path);
     dst->ca_file = xgw_strdup(src->ca_file);
     dst->ca_dir = xgw_strdup(src->ca_dir);
+    for (size_t i = 0; i < src->dns_server_count; i++)
+        dst->dns_servers[i].host = xgw_strdup(src->dns_servers[i].host);
     dst->listens = xgw_calloc(src->listen_count, sizeof(*dst->listens));
     for (size_t i = 0; i < src->listen_count; i++) {
         dst->listens[i] = src->listens[i];

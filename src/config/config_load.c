@@ -397,11 +397,51 @@ static const struct key_spec tls_keys[] = {
 static const struct key_spec status_keys[] = {
     {"listen", handle_status_listen, 0, 0, 0, NULL},
 };
+/* upstream.dns_servers: "IPV4[:PORT]" resolvers for SRV lookups instead of resolv.conf's. */
+static enum xgw_err handle_dns_servers(struct load_ctx *ctx, json_t *value,
+                                       const struct key_spec *spec, void *target)
+{
+    struct xgw_config *cfg = target;
+    size_t n = json_array_size(value);
+    XGW_UNUSED(spec);
+    if (!json_is_array(value) || n > XGW_MAX_DNS_SERVERS)
+        return fail(ctx, false, "must be an array of at most %d \"IPV4[:PORT]\" strings",
+                    XGW_MAX_DNS_SERVERS);
+    struct xgw_listen parsed[XGW_MAX_DNS_SERVERS];
+    for (size_t i = 0; i < n; i++) {
+        json_t *item = json_array_get(value, i);
+        const char *text = json_string_value(item);
+        char with_port[64];
+        if (text && !strchr(text, ':'))
+            snprintf(with_port, sizeof(with_port), "%s:53", text);
+        const char *reason = NULL;
+        if (!text || strchr(text, '[') ||
+            xgw_config_parse_listen(strchr(text, ':') ? text : with_port, &parsed[i], &reason) !=
+                XGW_OK) {
+            for (size_t j = 0; j < i; j++)
+                xgw_free(parsed[j].host);
+            push_index(ctx, i);
+            enum xgw_err err = fail(ctx, false,
+                                    "must be a numeric IPv4 address with an "
+                                    "optional port, like \"127.0.0.1:53\"");
+            ctx->depth--;
+            return err;
+        }
+    }
+    for (size_t i = 0; i < cfg->dns_server_count; i++)
+        xgw_free(cfg->dns_servers[i].host);
+    for (size_t i = 0; i < n; i++)
+        cfg->dns_servers[i] = parsed[i];
+    cfg->dns_server_count = n;
+    return XGW_OK;
+}
+
 static const struct key_spec upstream_keys[] = {
     {"connect_timeout_s", handle_unsigned, CFG(connect_timeout_s), 1, 300, NULL},
     {"close_timeout_s", handle_unsigned, CFG(close_timeout_s), 1, 60, NULL},
     {"ca_file", handle_optional_string, CFG(ca_file), 0, 0, NULL},
     {"ca_dir", handle_optional_string, CFG(ca_dir), 0, 0, NULL},
+    {"dns_servers", handle_dns_servers, 0, 0, 0, NULL},
 };
 static const struct key_spec limits_keys[] = {
     {"max_stanza_bytes", handle_size, CFG(max_stanza_bytes), XGW_MIN_STANZA_BYTES,
@@ -586,8 +626,6 @@ static enum xgw_err load_route(struct load_ctx *ctx, json_t *item, struct xgw_ro
         return XGW_EINVAL;
     if (route->domain == NULL)
         return fail(ctx, false, "missing key \"domain\"");
-    if (route->host == NULL)
-        return fail(ctx, false, "missing key \"host\"");
     for (size_t i = 0; i < index; i++) {
         if (strcmp(routes[i].domain, route->domain) != 0)
             continue;

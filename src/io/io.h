@@ -12,6 +12,7 @@
 #include "xgw/bosh_session.h"
 #include "xgw/config.h"
 #include "xgw/gateway.h"
+#include "xgw/srv.h"
 
 #define XGW_IO_READ_BYTES 65536
 
@@ -72,6 +73,21 @@ int xgw_discovery_http_get(struct xgw_io *io, struct lws *wsi, bool json);
 int xgw_discovery_http_preflight(struct lws *wsi);
 /* LWS_CALLBACK_ADD_HEADERS of the www_root mount: CSP, nosniff, no referrer. */
 int xgw_www_add_headers(struct lws *wsi, struct lws_process_html_args *args);
+
+/* ---- io/srv_lookup.c: DNS SRV on the worker pool ---- */
+struct xgw_srv_result {
+    bool cancelled;
+    size_t count; /* 0: no records (NXDOMAIN, no data, failure: see error) */
+    struct xgw_srv_target targets[XGW_SRV_MAX_TARGETS];
+    char error[128];
+};
+struct xgw_srv_job;
+/* Called once on the loop thread, also after xgw_srv_cancel (result->cancelled). */
+typedef void (*xgw_srv_cb)(void *arg, struct xgw_srv_result *result);
+/* Looks up the SRV records of name (e.g. "_xmpp-client._tcp.example.org"). NULL if the job
+ * could not be queued (cb is then never called). */
+struct xgw_srv_job *xgw_srv_lookup(struct xgw_io *io, const char *name, xgw_srv_cb cb, void *arg);
+void xgw_srv_cancel(struct xgw_srv_job *job);
 
 /* ---- io/status_http.c: monitoring ---- */
 #define XGW_HEALTHZ_PATH "/healthz"

@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/err.h>
@@ -48,6 +49,11 @@ struct xgw_upstream_conn {
     size_t write_queued;
     char peer[72];
     char port_text[8];
+    /* Where we are connecting: route->host, else the SRV targets, else the domain itself. */
+    char target[XGW_SRV_HOST_MAX];
+    struct xgw_srv_job *srv_job; /* a pending SRV lookup (holds a ref) */
+    struct xgw_srv_target srv[XGW_SRV_MAX_TARGETS];
+    size_t srv_count, srv_next;
 };
 
 struct write_req {
@@ -60,6 +66,7 @@ struct write_req {
 static void conn_release_ref(struct xgw_upstream_conn *c);
 static void conn_fail(struct xgw_upstream_conn *c, enum xgw_stream_cond cond, const char *why);
 static void try_connect(struct xgw_upstream_conn *c);
+static bool next_srv_target(struct xgw_upstream_conn *c);
 
 static const char *sid_of(const struct xgw_upstream_conn *c)
 {
@@ -137,7 +144,7 @@ static void conn_fail(struct xgw_upstream_conn *c, enum xgw_stream_cond cond, co
         conn_teardown(c);
         return;
     }
-    XGW_LOG_INFO("sid=%s upstream %s: %s", sid_of(c), c->peer[0] ? c->peer : c->route->host, why);
+    XGW_LOG_INFO("sid=%s upstream %s: %s", sid_of(c), c->peer[0] ? c->peer : c->target, why);
     xgw_session_upstream_failed(c->session, cond, why);
     /* The session answers with conn_close(); make sure the handles go. */
     c->closing_requested = true;
@@ -387,6 +394,9 @@ static void on_connected(uv_connect_t *req, int status)
             try_connect(c);
             return;
         }
+        close_tcp(c);
+        if (next_srv_target(c))
+            return;
         conn_fail(c, XGW_SC_REMOTE_CONNECTION_FAILED, uv_strerror(status));
         return;
     }
@@ -413,11 +423,13 @@ static void try_connect(struct xgw_upstream_conn *c)
     c->connect_req.data = c;
     int rc = uv_tcp_connect(&c->connect_req, c->tcp, ai->ai_addr, on_connected);
     if (rc < 0) {
+        close_tcp(c);
         if (c->next_addr) {
-            close_tcp(c);
             try_connect(c);
             return;
         }
+        if (next_srv_target(c))
+            return;
         conn_fail(c, XGW_SC_REMOTE_CONNECTION_FAILED, uv_strerror(rc));
         return;
     }
@@ -435,14 +447,90 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
     }
     c->pending--; /* the resolver request; the timer keeps c alive */
     if (status < 0 || !res) {
-        char why[200];
-        snprintf(why, sizeof(why), "cannot resolve %s: %s", c->route->host, uv_strerror(status));
+        char why[XGW_SRV_HOST_MAX + 64];
+        snprintf(why, sizeof(why), "cannot resolve %s: %s", c->target, uv_strerror(status));
+        if (next_srv_target(c)) {
+            XGW_LOG_INFO("sid=%s upstream %s", sid_of(c), why);
+            return;
+        }
         conn_fail(c, XGW_SC_REMOTE_CONNECTION_FAILED, why);
         return;
     }
     c->state = C_CONNECTING;
     c->next_addr = res;
     try_connect(c);
+}
+
+/* Resolves host:port off the loop (design.md pitfall 2); on_resolved goes on from there. */
+static void resolve(struct xgw_upstream_conn *c, const char *host, uint16_t port)
+{
+    snprintf(c->target, sizeof(c->target), "%s", host);
+    snprintf(c->port_text, sizeof(c->port_text), "%u", (unsigned)port);
+    if (c->addrs) {
+        uv_freeaddrinfo(c->addrs);
+        c->addrs = NULL;
+    }
+    c->next_addr = NULL;
+    c->peer[0] = '\0';
+    c->state = C_RESOLVING;
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+    c->resolver.data = c;
+    int rc =
+        uv_getaddrinfo(&c->io->loop, &c->resolver, on_resolved, c->target, c->port_text, &hints);
+    if (rc == 0) {
+        c->pending++;
+        c->resolving = true;
+    } else {
+        /* A failed start is reported by the connect timer, never synchronously. */
+        XGW_LOG_WARN("sid=%s cannot start resolving %s: %s", sid_of(c), c->target, uv_strerror(rc));
+    }
+}
+
+/* The next SRV target after the current one failed; false when there is none. */
+static bool next_srv_target(struct xgw_upstream_conn *c)
+{
+    if (c->srv_next >= c->srv_count || c->closing_requested)
+        return false;
+    const struct xgw_srv_target *t = &c->srv[c->srv_next++];
+    XGW_LOG_INFO("sid=%s upstream: trying SRV target %s:%u", sid_of(c), t->host, (unsigned)t->port);
+    resolve(c, t->host, t->port);
+    return true;
+}
+
+static unsigned random_below(void *ctx, unsigned bound)
+{
+    (void)ctx;
+    return bound == UINT_MAX ? arc4random() : arc4random_uniform(bound + 1);
+}
+
+/* XMPP-01, RFC 6120 §3.2.1: the SRV targets in RFC 2782 order, "." means no service, no
+ * records (or no answer) falls back to the domain itself on the route's port. */
+static void on_srv(void *arg, struct xgw_srv_result *r)
+{
+    struct xgw_upstream_conn *c = arg;
+    c->srv_job = NULL;
+    if (c->closing_requested) {
+        conn_release_ref(c); /* the lookup */
+        return;
+    }
+    c->pending--; /* the lookup; the timer keeps c alive */
+    if (xgw_srv_no_service(r->targets, r->count)) {
+        conn_fail(c, XGW_SC_REMOTE_CONNECTION_FAILED,
+                  "DNS SRV says there is no XMPP service for this domain (target \".\")");
+        return;
+    }
+    if (r->count == 0) {
+        XGW_LOG_INFO("sid=%s upstream: no SRV records for %s (%s): connecting to %s:%u", sid_of(c),
+                     c->target, r->error[0] ? r->error : "none", c->route->domain,
+                     (unsigned)c->route->port);
+        resolve(c, c->route->domain, c->route->port);
+        return;
+    }
+    memcpy(c->srv, r->targets, r->count * sizeof(*c->srv));
+    c->srv_count = r->count;
+    c->srv_next = 0;
+    xgw_srv_order(c->srv, c->srv_count, random_below, NULL);
+    (void)next_srv_target(c);
 }
 
 static struct xgw_upstream_conn *conn_connect(struct xgw_gateway *gw, struct xgw_session *s,
@@ -457,19 +545,18 @@ static struct xgw_upstream_conn *conn_connect(struct xgw_gateway *gw, struct xgw
     c->timer.data = c;
     c->pending = 1; /* the timer */
     conn_set_timeout(c, c->io->cfg->connect_timeout_s);
-    snprintf(c->port_text, sizeof(c->port_text), "%u", (unsigned)route->port);
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
-    c->resolver.data = c;
-    /* design.md pitfall 2: resolution runs on libuv's worker pool, never on the loop. */
-    int rc =
-        uv_getaddrinfo(&c->io->loop, &c->resolver, on_resolved, route->host, c->port_text, &hints);
-    if (rc == 0) {
+    if (route->host) {
+        resolve(c, route->host, route->port);
+        return c;
+    }
+    /* XEP-0368: direct TLS routes look for _xmpps-client, STARTTLS ones for _xmpp-client. */
+    snprintf(c->target, sizeof(c->target), "_%s._tcp.%s",
+             route->tls == XGW_TLS_DIRECT ? "xmpps-client" : "xmpp-client", route->domain);
+    c->srv_job = xgw_srv_lookup(c->io, c->target, on_srv, c);
+    if (c->srv_job)
         c->pending++;
-        c->resolving = true;
-    } else
-        XGW_LOG_WARN("sid=%s cannot start resolving %s: %s", xgw_session_id(s), route->host,
-                     uv_strerror(rc));
-    /* A failed start is reported by the connect timer, never synchronously. */
+    else
+        XGW_LOG_WARN("sid=%s cannot start the SRV lookup of %s", xgw_session_id(s), c->target);
     return c;
 }
 
@@ -492,6 +579,8 @@ static void conn_close(struct xgw_upstream_conn *c, bool graceful)
     c->state = C_CLOSING;
     if (c->resolving)
         uv_cancel((uv_req_t *)&c->resolver);
+    if (c->srv_job)
+        xgw_srv_cancel(c->srv_job);
     if (!uv_is_closing((uv_handle_t *)&c->timer))
         uv_close((uv_handle_t *)&c->timer, on_handle_closed);
     if (!c->tcp)

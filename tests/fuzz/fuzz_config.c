@@ -82,9 +82,13 @@ static void check_usable(const struct xgw_config *cfg)
     FUZZ_CHECK(cfg->ws_path != NULL && cfg->ws_path[0] == '/');
     FUZZ_CHECK(cfg->bosh_path != NULL && cfg->bosh_path[0] == '/');
     FUZZ_CHECK(cfg->max_queue_bytes >= cfg->max_stanza_bytes);
+    FUZZ_CHECK(cfg->dns_server_count <= XGW_MAX_DNS_SERVERS);
+    for (size_t i = 0; i < cfg->dns_server_count; i++)
+        FUZZ_CHECK(cfg->dns_servers[i].host != NULL && cfg->dns_servers[i].port != 0);
     for (size_t i = 0; i < cfg->route_count; i++) {
         const struct xgw_route *r = &cfg->routes[i];
-        FUZZ_CHECK(r->domain != NULL && r->host != NULL && r->port != 0);
+        /* host may be NULL: the domain is looked up in DNS (SRV). */
+        FUZZ_CHECK(r->domain != NULL && r->port != 0);
         /* Domains are unique, so each finds itself. */
         FUZZ_CHECK(xgw_config_find_route(cfg, r->domain) == r);
     }

@@ -448,13 +448,44 @@ static void test_route_parse(void **state)
     xgw_route_cleanup(&route);
 }
 
+/* XMPP-01: a route without host is looked up in DNS (SRV, then the domain itself). */
+static void test_route_srv_and_dns_servers(void **state)
+{
+    struct xgw_config cfg;
+    (void)state;
+    assert_int_equal(load(&cfg, "{\"routes\": [{\"domain\": \"a.example\", \"port\": 5333}], "
+                                "\"upstream\": {\"dns_servers\": [\"127.0.0.1:5353\", "
+                                "\"192.0.2.1\"]}}"),
+                     XGW_OK);
+    assert_null(cfg.routes[0].host);
+    assert_int_equal(cfg.routes[0].port, 5333);
+    assert_int_equal(cfg.dns_server_count, 2);
+    assert_string_equal(cfg.dns_servers[0].host, "127.0.0.1");
+    assert_int_equal(cfg.dns_servers[0].port, 5353);
+    assert_int_equal(cfg.dns_servers[1].port, 53);
+    /* The copy used for failed loads keeps them (no leak, no loss). */
+    assert_int_equal(xgw_config_load_string(&cfg, "{\"upstream\": {\"dns_servers\": 1}}", NAME, err,
+                                            sizeof(err)),
+                     XGW_EINVAL);
+    assert_int_equal(cfg.dns_server_count, 2);
+    xgw_config_cleanup(&cfg);
+    expect_error_at("{\"upstream\": {\"dns_servers\": [\"::1\"]}}", "\"::1",
+                    "upstream.dns_servers[0]: must be a numeric IPv4 address with an optional "
+                    "port, like \"127.0.0.1:53\"");
+    expect_error_at("{\"upstream\": {\"dns_servers\": [\"dns.example\"]}}", "\"dns.",
+                    "upstream.dns_servers[0]: must be a numeric IPv4 address with an optional "
+                    "port, like \"127.0.0.1:53\"");
+    expect_error_at("{\"upstream\": {\"dns_servers\": [\"1.1.1.1\", \"1.0.0.1\", \"8.8.8.8\", "
+                    "\"9.9.9.9\"]}}",
+                    "[\"1.1",
+                    "upstream.dns_servers: must be an array of at most 3 \"IPV4[:PORT]\" strings");
+}
+
 static void test_route_errors_in_file(void **state)
 {
     (void)state;
     expect_error_at("{\"routes\": [{\"host\": \"h\"}]}", "{\"host",
                     "routes[0]: missing key \"domain\"");
-    expect_error_at("{\"routes\": [{\"domain\": \"a.example\"}]}", "{\"domain",
-                    "routes[0]: missing key \"host\"");
     expect_error_at("{\"routes\": [{\"domain\": \"a b\", \"host\": \"h\"}]}", "\"a b",
                     "routes[0].domain: must be a valid XMPP domain such as \"example.org\"");
     expect_error_at("{\"routes\": [{\"domain\": \"a\", \"host\": \"[::1]\"}]}", "\"[::",
@@ -1091,6 +1122,7 @@ int main(void)
         cmocka_unit_test(test_listen_errors_in_file),
         cmocka_unit_test(test_route_parse),
         cmocka_unit_test(test_route_errors_in_file),
+        cmocka_unit_test(test_route_srv_and_dns_servers),
         cmocka_unit_test(test_websocket_values),
         cmocka_unit_test(test_bosh_values),
         cmocka_unit_test(test_discovery_values),
