@@ -84,10 +84,11 @@ struct xgw_config {
     char **bosh_allowed_origins; /* owned; CORS origins for BOSH; empty = any ("*") */
     size_t bosh_allowed_origin_count;
 
-    unsigned connect_timeout_s; /* default 10: DNS + TCP + TLS + first stream header */
-    unsigned close_timeout_s;   /* default 5: wait for the peer's closing handshake */
-    char *ca_file;              /* owned; NULL = system default */
-    char *ca_dir;               /* owned; NULL = system default */
+    unsigned connect_timeout_s;    /* default 10: DNS + TCP + TLS + first stream header */
+    unsigned close_timeout_s;      /* default 5: wait for the peer's closing handshake */
+    unsigned upstream_keepalive_s; /* default 300, 0 = off: whitespace after this much silence */
+    char *ca_file;                 /* owned; NULL = system default */
+    char *ca_dir;                  /* owned; NULL = system default */
     struct xgw_listen dns_servers[XGW_MAX_DNS_SERVERS]; /* hosts owned; SRV resolvers, IPv4 */
     size_t dns_server_count;                            /* 0: resolv.conf's */
 

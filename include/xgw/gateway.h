@@ -29,6 +29,9 @@ struct xgw_gateway {
     void (*on_dead)(struct xgw_gateway *gw);
 };
 
+/* Once a second: xgw_session_tick() for every live session. */
+void xgw_gateway_tick(struct xgw_gateway *gw);
+
 /* Frees every session on the dead list. Called by the io layer at the end of a loop pass. */
 void xgw_gateway_sweep(struct xgw_gateway *gw);
 

@@ -46,6 +46,9 @@ struct xgw_session *xgw_session_new(struct xgw_gateway *gw, enum xgw_session_tra
                                     const struct xgw_transport_ops *ops, void *transport,
                                     const char *peer, enum xgw_stream_cond *cond);
 const char *xgw_session_id(const struct xgw_session *s);
+/* Once a second from the io layer: counts upstream silence and, after upstream.keepalive_s
+ * of it on an authenticated stream, writes one whitespace keepalive (XMPP-17). */
+void xgw_session_tick(struct xgw_session *s);
 /* True when peer already has limits.max_sessions_per_ip sessions (loopback addresses never do):
  * lets a transport refuse before it has a session (the WebSocket handshake gets 429). */
 bool xgw_session_peer_full(const struct xgw_gateway *gw, const char *peer);

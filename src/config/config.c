@@ -31,6 +31,7 @@ void xgw_config_init_defaults(struct xgw_config *cfg)
     cfg->max_stanza_bytes = XGW_DEFAULT_MAX_STANZA_BYTES;
     cfg->max_queue_bytes = XGW_DEFAULT_MAX_QUEUE_BYTES;
     cfg->max_sessions = XGW_DEFAULT_MAX_SESSIONS;
+    cfg->upstream_keepalive_s = XGW_DEFAULT_UPSTREAM_KEEPALIVE_S;
     cfg->max_sessions_per_ip = XGW_DEFAULT_MAX_SESSIONS_PER_IP;
     static const char *const local[] = {"127.0.0.0/8", "::1/128"};
     cfg->trusted_proxies = xgw_calloc(XGW_ARRAY_SIZE(local), sizeof(*cfg->trusted_proxies));

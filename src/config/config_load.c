@@ -439,6 +439,7 @@ static enum xgw_err handle_dns_servers(struct load_ctx *ctx, json_t *value,
 static const struct key_spec upstream_keys[] = {
     {"connect_timeout_s", handle_unsigned, CFG(connect_timeout_s), 1, 300, NULL},
     {"close_timeout_s", handle_unsigned, CFG(close_timeout_s), 1, 60, NULL},
+    {"keepalive_s", handle_unsigned, CFG(upstream_keepalive_s), 0, 3600, NULL},
     {"ca_file", handle_optional_string, CFG(ca_file), 0, 0, NULL},
     {"ca_dir", handle_optional_string, CFG(ca_dir), 0, 0, NULL},
     {"dns_servers", handle_dns_servers, 0, 0, 0, NULL},

@@ -38,7 +38,10 @@ static void on_dead(struct xgw_gateway *gw)
 
 static void on_ping_tick(uv_timer_t *t)
 {
-    xgw_ws_ping_tick(t->data);
+    struct xgw_io *io = t->data;
+    xgw_ws_ping_tick(io);
+    /* O(sessions) once a second: upstream keepalives. */
+    xgw_gateway_tick(&io->gw);
 }
 
 static void finish(struct xgw_io *io)

@@ -60,7 +60,10 @@ struct xgw_session {
     bool sm_resumable; /* XEP-0198 <enabled resume='true'/> seen (WS-40, CM-06) */
     bool read_paused;  /* back-pressure: the framer is suspended */
     bool in_dead_list;
+    bool authenticated; /* restarted after SASL success: whitespace keepalives are allowed */
     size_t bytes_up, bytes_down;
+    size_t bytes_up_seen; /* bytes_up at the last tick */
+    unsigned idle_ticks;  /* ticks (seconds) with nothing written upstream */
 };
 
 #define UP(s) ((s)->gw->upstream)
@@ -159,6 +162,14 @@ static void session_free(struct xgw_session *s)
     s->gw->stats.sessions_live[stats_kind(s)]--;
     xgw_peer_table_remove(&s->gw->peers, s->peer);
     xgw_free(s);
+}
+
+void xgw_gateway_tick(struct xgw_gateway *gw)
+{
+    for (struct xgw_session *s = gw->sessions, *next; s; s = next) {
+        next = s->next; /* a session that ends here may leave the list */
+        xgw_session_tick(s);
+    }
 }
 
 void xgw_gateway_sweep(struct xgw_gateway *gw)
@@ -488,6 +499,7 @@ void xgw_session_client_open(struct xgw_session *s, const char *to, const char *
     }
     /* XMPP-09/10, WS-37: restart on the same connection, new parser document, no footer. */
     s->restart_due = false;
+    s->authenticated = true;
     flush_pending(s);
     xgw_framer_reset(s->framer);
     send_header(s);
@@ -573,6 +585,22 @@ void xgw_session_client_writable(struct xgw_session *s)
     }
     if (err == XGW_OK && s->up)
         UP(s)->resume_read(s->up);
+}
+
+void xgw_session_tick(struct xgw_session *s)
+{
+    if (s->bytes_up != s->bytes_up_seen) {
+        s->bytes_up_seen = s->bytes_up;
+        s->idle_ticks = 0;
+        return;
+    }
+    unsigned every = s->gw->cfg->upstream_keepalive_s;
+    /* XMPP-17, RFC 6120 §4.6.1: a space between stanzas keeps NAT and firewall state alive on
+     * an idle link; never during TLS or SASL negotiation. */
+    if (++s->idle_ticks < every || every == 0 || s->state != S_OPEN || !s->authenticated ||
+        s->restart_due)
+        return;
+    (void)up_write(s, " ", 1);
 }
 
 void xgw_session_shutdown(struct xgw_session *s)

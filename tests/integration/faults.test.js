@@ -264,6 +264,30 @@ describe('upstream faults', () => {
     }));
 });
 
+describe('upstream keepalives', () => {
+  test('XMPP-17 an idle authenticated stream gets a whitespace keepalive every upstream.keepalive_s; none during SASL; none while busy', T, () => scenario({ config: { upstream: { keepalive_s: 1 } } }, async (ctx) => {
+    const { ws, conn } = await openWithConn(ctx);
+    // Before authentication (SASL negotiation): silence stays silence.
+    const t0 = conn.received().length;
+    await new Promise((r) => setTimeout(r, 2600));
+    assert.equal(conn.received().slice(t0), '', 'no keepalive during SASL negotiation');
+    ws.sendText(`<auth xmlns='${NS.SASL}' mechanism='PLAIN'>AGp1bGlldAByMG0zMA==</auth>`);
+    await ws.nextText(3000); // <success/>
+    ws.sendText(openXml('example.com', "xml:lang='en'"));
+    await conn.waitForHeader(2, 3000);
+    await ws.nextText(3000); // <open/>
+    await ws.nextText(3000); // features
+    const t1 = conn.received().length;
+    await conn._waitUntil(() => (/^ +$/.test(conn.received().slice(t1)) && conn.received().length - t1 >= 2 ? true : undefined), 6000,
+      'two whitespace keepalives on the idle authenticated stream');
+    // A stanza in between resets the count; the stream stays well-formed for S.
+    ws.sendText("<presence xmlns='jabber:client' id='ka-alive'/>");
+    await conn.waitFor('ka-alive', 2000);
+    const tail = conn.received().slice(t1);
+    assert.match(tail, /^ +<presence id='ka-alive'\/>/, JSON.stringify(tail));
+  }));
+});
+
 describe('client faults', () => {
   test('CM-12 a WebSocket that never sends <open/> -> <open/>, connection-timeout, <close/>, Close within websocket.open_timeout_s; no upstream', T, () => scenario({ config: { websocket: { open_timeout_s: 2 } } }, async (ctx) => {
     const ws = await ctx.connect();

@@ -865,6 +865,7 @@ static void test_example_configs_load(void **state)
     assert_int_equal(cfg.ws_ping_interval_s, defaults.ws_ping_interval_s);
     assert_int_equal(cfg.ws_pong_timeout_s, defaults.ws_pong_timeout_s);
     assert_int_equal(cfg.ws_open_timeout_s, defaults.ws_open_timeout_s);
+    assert_int_equal(cfg.upstream_keepalive_s, 300);
     assert_int_equal(cfg.max_sessions_per_ip, defaults.max_sessions_per_ip);
     assert_int_equal(cfg.trusted_proxy_count, defaults.trusted_proxy_count);
     assert_int_equal(cfg.tls_listen_count, 0);
