@@ -12,45 +12,16 @@
 
 #include "xgw/alloc.h"
 #include "xgw/buf.h"
-#include "xgw/discovery.h"
 #include "xgw/jid.h"
 #include "xgw/limits.h"
 #include "config_internal.h"
+#include "config_schema.h"
 #include "json_locate.h"
 
 #define MAX_CONFIG_BYTES      (4u * 1024 * 1024)
-#define MAX_PATH_DEPTH        8 /* the schema nests three deep: routes[0].port */
 #define MAX_QUEUE_BYTES_LIMIT (1024ll * 1024 * 1024)
 #define MAX_SESSIONS_LIMIT    1000000
 #define READ_CHUNK            4096
-
-struct load_ctx {
-    const char *text; /* borrowed: the JSON source, for error positions */
-    size_t text_len;
-    const char *name;                                /* borrowed: file name used in messages */
-    struct xgw_json_locate_seg path[MAX_PATH_DEPTH]; /* where the walk is; keys borrowed */
-    size_t depth;
-    char *err; /* borrowed: the caller's message buffer */
-    size_t err_len;
-};
-
-struct key_spec;
-typedef enum xgw_err key_handler_fn(struct load_ctx *ctx, json_t *value,
-                                    const struct key_spec *spec, void *target);
-
-struct key_table {
-    const struct key_spec *keys;
-    size_t count;
-};
-
-/* One known key: its handler writes into target (a struct xgw_config or xgw_route) at offset. */
-struct key_spec {
-    const char *name;
-    key_handler_fn *handle;
-    size_t offset;
-    long long min, max;            /* integers only */
-    const struct key_table *table; /* nested objects only */
-};
 
 static void XGW_PRINTF(3, 4) write_err(char *err, size_t err_len, const char *fmt, ...)
 {
@@ -80,7 +51,7 @@ static void format_path(const struct load_ctx *ctx, char *out, size_t out_len)
 }
 
 /* Reports an error at the current path: at the value, or at the key itself when at_key. */
-static enum xgw_err XGW_PRINTF(3, 4) fail(struct load_ctx *ctx, bool at_key, const char *fmt, ...)
+enum xgw_err xgw_cfg_fail(struct load_ctx *ctx, bool at_key, const char *fmt, ...)
 {
     char path[256], message[512];
     int line, column;
@@ -98,21 +69,21 @@ static enum xgw_err XGW_PRINTF(3, 4) fail(struct load_ctx *ctx, bool at_key, con
     return XGW_EINVAL;
 }
 
-static void push_key(struct load_ctx *ctx, const char *key)
+void xgw_cfg_push_key(struct load_ctx *ctx, const char *key)
 {
     if (ctx->depth < MAX_PATH_DEPTH)
         ctx->path[ctx->depth] = (struct xgw_json_locate_seg){key, 0};
     ctx->depth++;
 }
 
-static void push_index(struct load_ctx *ctx, size_t index)
+void xgw_cfg_push_index(struct load_ctx *ctx, size_t index)
 {
     if (ctx->depth < MAX_PATH_DEPTH)
         ctx->path[ctx->depth] = (struct xgw_json_locate_seg){NULL, index};
     ctx->depth++;
 }
 
-static void *field(void *target, const struct key_spec *spec)
+void *xgw_cfg_field(void *target, const struct key_spec *spec)
 {
     return (char *)target + spec->offset;
 }
@@ -123,7 +94,8 @@ static enum xgw_err get_integer(struct load_ctx *ctx, json_t *value, const struc
     /* json_is_integer rejects 1.5, 30.0 and "30"; the range check rejects negatives. */
     if (!json_is_integer(value) || json_integer_value(value) < spec->min ||
         json_integer_value(value) > spec->max)
-        return fail(ctx, false, "must be an integer between %lld and %lld", spec->min, spec->max);
+        return xgw_cfg_fail(ctx, false, "must be an integer between %lld and %lld", spec->min,
+                            spec->max);
     *out = json_integer_value(value);
     return XGW_OK;
 }
@@ -134,7 +106,7 @@ static enum xgw_err handle_unsigned(struct load_ctx *ctx, json_t *value,
     long long number = 0;
     if (get_integer(ctx, value, spec, &number) != XGW_OK)
         return XGW_EINVAL;
-    *(unsigned *)field(target, spec) = (unsigned)number;
+    *(unsigned *)xgw_cfg_field(target, spec) = (unsigned)number;
     return XGW_OK;
 }
 
@@ -144,7 +116,7 @@ static enum xgw_err handle_size(struct load_ctx *ctx, json_t *value, const struc
     long long number = 0;
     if (get_integer(ctx, value, spec, &number) != XGW_OK)
         return XGW_EINVAL;
-    *(size_t *)field(target, spec) = (size_t)number;
+    *(size_t *)xgw_cfg_field(target, spec) = (size_t)number;
     return XGW_OK;
 }
 
@@ -154,7 +126,7 @@ static enum xgw_err handle_port(struct load_ctx *ctx, json_t *value, const struc
     long long number = 0;
     if (get_integer(ctx, value, spec, &number) != XGW_OK)
         return XGW_EINVAL;
-    *(uint16_t *)field(target, spec) = (uint16_t)number;
+    *(uint16_t *)xgw_cfg_field(target, spec) = (uint16_t)number;
     return XGW_OK;
 }
 
@@ -162,8 +134,8 @@ static enum xgw_err handle_bool(struct load_ctx *ctx, json_t *value, const struc
                                 void *target)
 {
     if (!json_is_boolean(value))
-        return fail(ctx, false, "must be true or false");
-    *(bool *)field(target, spec) = json_is_true(value);
+        return xgw_cfg_fail(ctx, false, "must be true or false");
+    *(bool *)xgw_cfg_field(target, spec) = json_is_true(value);
     return XGW_OK;
 }
 
@@ -172,8 +144,8 @@ static enum xgw_err handle_optional_string(struct load_ctx *ctx, json_t *value,
                                            const struct key_spec *spec, void *target)
 {
     if (!json_is_null(value) && (!json_is_string(value) || json_string_length(value) == 0))
-        return fail(ctx, false, "must be a non-empty string or null");
-    xgw_config_set_string(field(target, spec), json_string_value(value));
+        return xgw_cfg_fail(ctx, false, "must be a non-empty string or null");
+    xgw_config_set_string(xgw_cfg_field(target, spec), json_string_value(value));
     return XGW_OK;
 }
 
@@ -182,9 +154,9 @@ static enum xgw_err handle_log_level(struct load_ctx *ctx, json_t *value,
 {
     enum xgw_log_level level;
     if (!json_is_string(value) || xgw_log_level_parse(json_string_value(value), &level) != 0)
-        return fail(ctx, false,
-                    "must be one of \"error\", \"warn\", \"notice\", \"info\", \"debug\"");
-    *(enum xgw_log_level *)field(target, spec) = level;
+        return xgw_cfg_fail(ctx, false,
+                            "must be one of \"error\", \"warn\", \"notice\", \"info\", \"debug\"");
+    *(enum xgw_log_level *)xgw_cfg_field(target, spec) = level;
     return XGW_OK;
 }
 
@@ -192,9 +164,9 @@ static enum xgw_err handle_ws_path(struct load_ctx *ctx, json_t *value, const st
                                    void *target)
 {
     if (!json_is_string(value) || !xgw_config_ws_path_valid(json_string_value(value)))
-        return fail(ctx, false,
-                    "must be a string starting with '/' without whitespace, '?' or '#'");
-    xgw_config_set_string(field(target, spec), json_string_value(value));
+        return xgw_cfg_fail(ctx, false,
+                            "must be a string starting with '/' without whitespace, '?' or '#'");
+    xgw_config_set_string(xgw_cfg_field(target, spec), json_string_value(value));
     return XGW_OK;
 }
 
@@ -202,26 +174,26 @@ static enum xgw_err handle_tls(struct load_ctx *ctx, json_t *value, const struct
                                void *target)
 {
     const char *text = json_string_value(value);
-    enum xgw_tls_mode *mode = field(target, spec);
+    enum xgw_tls_mode *mode = xgw_cfg_field(target, spec);
     if (text && strcmp(text, "starttls") == 0)
         *mode = XGW_TLS_STARTTLS;
     else if (text && strcmp(text, "direct") == 0)
         *mode = XGW_TLS_DIRECT;
     else
-        return fail(ctx, false, "must be \"starttls\" or \"direct\"");
+        return xgw_cfg_fail(ctx, false, "must be \"starttls\" or \"direct\"");
     return XGW_OK;
 }
 
 static enum xgw_err handle_allow_plaintext(struct load_ctx *ctx, json_t *value,
                                            const struct key_spec *spec, void *target)
 {
-    int *allow = field(target, spec);
+    int *allow = xgw_cfg_field(target, spec);
     if (json_is_boolean(value))
         *allow = json_is_true(value) ? 1 : 0;
     else if (json_is_string(value) && strcmp(json_string_value(value), "loopback") == 0)
         *allow = -1;
     else
-        return fail(ctx, false, "must be true, false or \"loopback\"");
+        return xgw_cfg_fail(ctx, false, "must be true, false or \"loopback\"");
     return XGW_OK;
 }
 
@@ -231,8 +203,8 @@ static enum xgw_err handle_route_domain(struct load_ctx *ctx, json_t *value,
     const char *text = json_string_value(value);
     size_t len = json_string_length(value);
     if (text == NULL || !xgw_jid_domain_valid(text, len))
-        return fail(ctx, false, "must be a valid XMPP domain such as \"example.org\"");
-    char **slot = field(target, spec);
+        return xgw_cfg_fail(ctx, false, "must be a valid XMPP domain such as \"example.org\"");
+    char **slot = xgw_cfg_field(target, spec);
     xgw_free(*slot);
     *slot = xgw_malloc(len + 1);
     xgw_jid_domain_normalize(text, len, *slot, len + 1);
@@ -243,9 +215,9 @@ static enum xgw_err handle_route_host(struct load_ctx *ctx, json_t *value,
                                       const struct key_spec *spec, void *target)
 {
     if (!json_is_string(value) || !xgw_config_host_valid(json_string_value(value)))
-        return fail(ctx, false,
-                    "must be a host name or a numeric IP address (IPv6 without brackets)");
-    xgw_config_set_string(field(target, spec), json_string_value(value));
+        return xgw_cfg_fail(ctx, false,
+                            "must be a host name or a numeric IP address (IPv6 without brackets)");
+    xgw_config_set_string(xgw_cfg_field(target, spec), json_string_value(value));
     return XGW_OK;
 }
 
@@ -261,8 +233,8 @@ static enum xgw_err set_public_url(struct load_ctx *ctx, json_t *value, char **s
         return XGW_OK;
     }
     if (!json_is_string(value) || !xgw_config_url_valid(json_string_value(value), secure, plain))
-        return fail(ctx, false, "must be null or an absolute URL \"%s://host[:port]/path\"",
-                    secure);
+        return xgw_cfg_fail(ctx, false, "must be null or an absolute URL \"%s://host[:port]/path\"",
+                            secure);
     xgw_config_set_string(slot, json_string_value(value));
     return XGW_OK;
 }
@@ -270,13 +242,13 @@ static enum xgw_err set_public_url(struct load_ctx *ctx, json_t *value, char **s
 static enum xgw_err handle_ws_url(struct load_ctx *ctx, json_t *value, const struct key_spec *spec,
                                   void *target)
 {
-    return set_public_url(ctx, value, field(target, spec), "wss", "ws");
+    return set_public_url(ctx, value, xgw_cfg_field(target, spec), "wss", "ws");
 }
 
 static enum xgw_err handle_bosh_url(struct load_ctx *ctx, json_t *value,
                                     const struct key_spec *spec, void *target)
 {
-    return set_public_url(ctx, value, field(target, spec), "https", "http");
+    return set_public_url(ctx, value, xgw_cfg_field(target, spec), "https", "http");
 }
 
 /* www_csp: null (built-in policy), "" (none) or a policy on one header line. */
@@ -288,8 +260,9 @@ static enum xgw_err handle_csp(struct load_ctx *ctx, json_t *value, const struct
     for (const unsigned char *p = (const unsigned char *)text; ok && p && *p; p++)
         ok = *p >= 0x20 && *p != 0x7f;
     if (!ok)
-        return fail(ctx, false, "must be null, \"\" or a policy without control characters");
-    xgw_config_set_string(field(target, spec), text);
+        return xgw_cfg_fail(ctx, false,
+                            "must be null, \"\" or a policy without control characters");
+    xgw_config_set_string(xgw_cfg_field(target, spec), text);
     return XGW_OK;
 }
 
@@ -316,7 +289,7 @@ static enum xgw_err walk_object(struct load_ctx *ctx, json_t *object, const stru
     const char *key;
     json_t *value;
     if (!json_is_object(object))
-        return fail(ctx, false, "must be an object");
+        return xgw_cfg_fail(ctx, false, "must be an object");
     json_object_foreach(object, key, value)
     {
         if (key[0] == '#')
@@ -327,14 +300,14 @@ static enum xgw_err walk_object(struct load_ctx *ctx, json_t *object, const stru
                 spec = &table->keys[i];
         }
         enum xgw_err err;
-        push_key(ctx, key);
+        xgw_cfg_push_key(ctx, key);
         if (spec) {
             err = spec->handle(ctx, value, spec, target);
         } else {
             char known[256];
             list_keys(table, known, sizeof(known));
-            err =
-                fail(ctx, true, "unknown key (known keys: %s; \"#...\" keys are comments)", known);
+            err = xgw_cfg_fail(ctx, true,
+                               "unknown key (known keys: %s; \"#...\" keys are comments)", known);
         }
         ctx->depth--;
         if (err != XGW_OK)
@@ -343,20 +316,8 @@ static enum xgw_err walk_object(struct load_ctx *ctx, json_t *object, const stru
     return XGW_OK;
 }
 
-static enum xgw_err handle_listen(struct load_ctx *ctx, json_t *value, const struct key_spec *spec,
-                                  void *target);
-static enum xgw_err handle_tls_listen(struct load_ctx *ctx, json_t *value,
-                                      const struct key_spec *spec, void *target);
-static enum xgw_err handle_status_listen(struct load_ctx *ctx, json_t *value,
-                                         const struct key_spec *spec, void *target);
-static enum xgw_err handle_trusted_proxies(struct load_ctx *ctx, json_t *value,
-                                           const struct key_spec *spec, void *target);
-static enum xgw_err handle_origins(struct load_ctx *ctx, json_t *value, const struct key_spec *spec,
-                                   void *target);
 static enum xgw_err handle_routes(struct load_ctx *ctx, json_t *value, const struct key_spec *spec,
                                   void *target);
-static enum xgw_err handle_bosh_origins(struct load_ctx *ctx, json_t *value,
-                                        const struct key_spec *spec, void *target);
 
 #define CFG(member)   offsetof(struct xgw_config, member)
 #define ROUTE(member) offsetof(struct xgw_route, member)
@@ -370,7 +331,7 @@ static const struct key_spec websocket_keys[] = {
     {"ping_interval_s", handle_unsigned, CFG(ws_ping_interval_s), 0, 3600, NULL},
     {"pong_timeout_s", handle_unsigned, CFG(ws_pong_timeout_s), 1, 3600, NULL},
     {"open_timeout_s", handle_unsigned, CFG(ws_open_timeout_s), 1, 3600, NULL},
-    {"allowed_origins", handle_origins, 0, 0, 0, NULL},
+    {"allowed_origins", xgw_cfg_origins, 0, 0, 0, NULL},
 };
 static const struct key_spec bosh_keys[] = {
     {"path", handle_ws_path, CFG(bosh_path), 0, 0, NULL},
@@ -381,7 +342,7 @@ static const struct key_spec bosh_keys[] = {
     {"maxpause_s", handle_unsigned, CFG(bosh_maxpause_s), 0, 3600, NULL},
     {"max_body_bytes", handle_size, CFG(bosh_max_body_bytes), XGW_MIN_STANZA_BYTES,
      XGW_MAX_STANZA_BYTES, NULL},
-    {"allowed_origins", handle_bosh_origins, 0, 0, 0, NULL},
+    {"allowed_origins", xgw_cfg_bosh_origins, 0, 0, 0, NULL},
 };
 static const struct key_spec discovery_keys[] = {
     {"enabled", handle_bool, CFG(discovery_enabled), 0, 0, NULL},
@@ -390,59 +351,20 @@ static const struct key_spec discovery_keys[] = {
     {"insecure_links", handle_allow_plaintext, CFG(discovery_insecure), 0, 0, NULL},
 };
 static const struct key_spec tls_keys[] = {
-    {"listen", handle_tls_listen, 0, 0, 0, NULL},
+    {"listen", xgw_cfg_tls_listen, 0, 0, 0, NULL},
     {"cert_file", handle_optional_string, CFG(tls_cert_file), 0, 0, NULL},
     {"key_file", handle_optional_string, CFG(tls_key_file), 0, 0, NULL},
 };
 static const struct key_spec status_keys[] = {
-    {"listen", handle_status_listen, 0, 0, 0, NULL},
+    {"listen", xgw_cfg_status_listen, 0, 0, 0, NULL},
 };
-/* upstream.dns_servers: "IPV4[:PORT]" resolvers for SRV lookups instead of resolv.conf's. */
-static enum xgw_err handle_dns_servers(struct load_ctx *ctx, json_t *value,
-                                       const struct key_spec *spec, void *target)
-{
-    struct xgw_config *cfg = target;
-    size_t n = json_array_size(value);
-    XGW_UNUSED(spec);
-    if (!json_is_array(value) || n > XGW_MAX_DNS_SERVERS)
-        return fail(ctx, false, "must be an array of at most %d \"IPV4[:PORT]\" strings",
-                    XGW_MAX_DNS_SERVERS);
-    struct xgw_listen parsed[XGW_MAX_DNS_SERVERS];
-    for (size_t i = 0; i < n; i++) {
-        json_t *item = json_array_get(value, i);
-        const char *text = json_string_value(item);
-        char with_port[64];
-        if (text && !strchr(text, ':'))
-            snprintf(with_port, sizeof(with_port), "%s:53", text);
-        const char *reason = NULL;
-        if (!text || strchr(text, '[') ||
-            xgw_config_parse_listen(strchr(text, ':') ? text : with_port, &parsed[i], &reason) !=
-                XGW_OK) {
-            for (size_t j = 0; j < i; j++)
-                xgw_free(parsed[j].host);
-            push_index(ctx, i);
-            enum xgw_err err = fail(ctx, false,
-                                    "must be a numeric IPv4 address with an "
-                                    "optional port, like \"127.0.0.1:53\"");
-            ctx->depth--;
-            return err;
-        }
-    }
-    for (size_t i = 0; i < cfg->dns_server_count; i++)
-        xgw_free(cfg->dns_servers[i].host);
-    for (size_t i = 0; i < n; i++)
-        cfg->dns_servers[i] = parsed[i];
-    cfg->dns_server_count = n;
-    return XGW_OK;
-}
-
 static const struct key_spec upstream_keys[] = {
     {"connect_timeout_s", handle_unsigned, CFG(connect_timeout_s), 1, 300, NULL},
     {"close_timeout_s", handle_unsigned, CFG(close_timeout_s), 1, 60, NULL},
     {"keepalive_s", handle_unsigned, CFG(upstream_keepalive_s), 0, 3600, NULL},
     {"ca_file", handle_optional_string, CFG(ca_file), 0, 0, NULL},
     {"ca_dir", handle_optional_string, CFG(ca_dir), 0, 0, NULL},
-    {"dns_servers", handle_dns_servers, 0, 0, 0, NULL},
+    {"dns_servers", xgw_cfg_dns_servers, 0, 0, 0, NULL},
 };
 static const struct key_spec limits_keys[] = {
     {"max_stanza_bytes", handle_size, CFG(max_stanza_bytes), XGW_MIN_STANZA_BYTES,
@@ -469,10 +391,10 @@ static const struct key_table upstream_table = TABLE(upstream_keys);
 static const struct key_table limits_table = TABLE(limits_keys);
 static const struct key_table route_table = TABLE(route_keys);
 static const struct key_spec top_keys[] = {
-    {"listen", handle_listen, 0, 0, 0, NULL},
+    {"listen", xgw_cfg_listen, 0, 0, 0, NULL},
     {"tls", handle_section, 0, 0, 0, &tls_table},
     {"log_level", handle_log_level, CFG(log_level), 0, 0, NULL},
-    {"trusted_proxies", handle_trusted_proxies, 0, 0, 0, NULL},
+    {"trusted_proxies", xgw_cfg_trusted_proxies, 0, 0, 0, NULL},
     {"www_root", handle_optional_string, CFG(www_root), 0, 0, NULL},
     {"www_csp", handle_csp, CFG(www_csp), 0, 0, NULL},
     {"websocket", handle_section, 0, 0, 0, &websocket_table},
@@ -485,138 +407,6 @@ static const struct key_spec top_keys[] = {
 };
 static const struct key_table top_table = TABLE(top_keys);
 
-/* An array of "ADDR:PORT" strings into (*items, *count), replacing what was there. */
-static enum xgw_err load_listens(struct load_ctx *ctx, json_t *value, bool allow_empty,
-                                 struct xgw_listen **items, size_t *count_out)
-{
-    size_t count = json_array_size(value);
-    enum xgw_err err = XGW_OK;
-    if (!json_is_array(value) || (count == 0 && !allow_empty))
-        return fail(ctx, false, "must be %s array of \"ADDR:PORT\" strings",
-                    allow_empty ? "an" : "a non-empty");
-    struct xgw_listen *listens = xgw_calloc(count, sizeof(*listens));
-    for (size_t i = 0; i < count && err == XGW_OK; i++) {
-        json_t *item = json_array_get(value, i);
-        const char *reason = NULL;
-        push_index(ctx, i);
-        if (!json_is_string(item))
-            err = fail(ctx, false, "must be a string \"ADDR:PORT\"");
-        else if (xgw_config_parse_listen(json_string_value(item), &listens[i], &reason) != XGW_OK)
-            err = fail(ctx, false, "\"%s\": %s", json_string_value(item), reason);
-        ctx->depth--;
-    }
-    struct xgw_listen *old = err == XGW_OK ? *items : listens;
-    size_t old_count = err == XGW_OK ? *count_out : count;
-    for (size_t i = 0; i < old_count; i++)
-        xgw_free(old[i].host);
-    xgw_free(old);
-    if (err == XGW_OK) {
-        *items = listens;
-        *count_out = count;
-    }
-    return err;
-}
-
-static enum xgw_err handle_listen(struct load_ctx *ctx, json_t *value, const struct key_spec *spec,
-                                  void *target)
-{
-    struct xgw_config *cfg = target;
-    XGW_UNUSED(spec);
-    return load_listens(ctx, value, false, &cfg->listens, &cfg->listen_count);
-}
-
-static enum xgw_err handle_tls_listen(struct load_ctx *ctx, json_t *value,
-                                      const struct key_spec *spec, void *target)
-{
-    struct xgw_config *cfg = target;
-    XGW_UNUSED(spec);
-    return load_listens(ctx, value, true, &cfg->tls_listens, &cfg->tls_listen_count);
-}
-
-static enum xgw_err handle_status_listen(struct load_ctx *ctx, json_t *value,
-                                         const struct key_spec *spec, void *target)
-{
-    struct xgw_config *cfg = target;
-    XGW_UNUSED(spec);
-    return load_listens(ctx, value, true, &cfg->status_listens, &cfg->status_listen_count);
-}
-
-/* trusted_proxies: address ranges, replacing the default list. */
-static enum xgw_err handle_trusted_proxies(struct load_ctx *ctx, json_t *value,
-                                           const struct key_spec *spec, void *target)
-{
-    struct xgw_config *cfg = target;
-    size_t n = json_array_size(value);
-    XGW_UNUSED(spec);
-    if (!json_is_array(value))
-        return fail(ctx, false, "must be an array of address ranges like \"10.0.0.0/8\"");
-    struct xgw_cidr *list = xgw_calloc(n, sizeof(*list));
-    for (size_t i = 0; i < n; i++) {
-        json_t *item = json_array_get(value, i);
-        if (json_is_string(item) && xgw_cidr_parse(json_string_value(item), &list[i]))
-            continue;
-        xgw_free(list);
-        push_index(ctx, i);
-        enum xgw_err err = fail(ctx, false,
-                                "must be a numeric address or range like \"10.0.0.0/8\" or "
-                                "\"2001:db8::/32\" (no host bits past the prefix)");
-        ctx->depth--;
-        return err;
-    }
-    xgw_free(cfg->trusted_proxies);
-    cfg->trusted_proxies = list;
-    cfg->trusted_proxy_count = n;
-    return XGW_OK;
-}
-
-/* An array of origins into (*items, *count), replacing what was there. */
-static enum xgw_err load_origins(struct load_ctx *ctx, json_t *value, char ***items, size_t *count)
-{
-    size_t n = json_array_size(value);
-    if (!json_is_array(value))
-        return fail(ctx, false, "must be an array of origins like \"https://app.example\"");
-    for (size_t i = 0; i < n; i++) {
-        json_t *item = json_array_get(value, i);
-        if (json_is_string(item) && xgw_config_origin_valid(json_string_value(item)))
-            continue;
-        push_index(ctx, i);
-        enum xgw_err err = fail(ctx, false,
-                                "must be an origin like \"https://app.example\" "
-                                "(scheme://host[:port], no path)");
-        ctx->depth--;
-        return err;
-    }
-    for (size_t i = 0; i < *count; i++)
-        xgw_free((*items)[i]);
-    xgw_free(*items);
-    *items = xgw_calloc(n, sizeof(char *));
-    *count = n;
-    for (size_t i = 0; i < n; i++) {
-        /* Browsers serialize scheme and host in lower case (RFC 6454 §6.2). */
-        char *origin = xgw_strdup(json_string_value(json_array_get(value, i)));
-        for (char *p = origin; *p; p++)
-            *p = (*p >= 'A' && *p <= 'Z') ? (char)(*p - 'A' + 'a') : *p;
-        (*items)[i] = origin;
-    }
-    return XGW_OK;
-}
-
-static enum xgw_err handle_origins(struct load_ctx *ctx, json_t *value, const struct key_spec *spec,
-                                   void *target)
-{
-    struct xgw_config *cfg = target;
-    XGW_UNUSED(spec);
-    return load_origins(ctx, value, &cfg->ws_allowed_origins, &cfg->ws_allowed_origin_count);
-}
-
-static enum xgw_err handle_bosh_origins(struct load_ctx *ctx, json_t *value,
-                                        const struct key_spec *spec, void *target)
-{
-    struct xgw_config *cfg = target;
-    XGW_UNUSED(spec);
-    return load_origins(ctx, value, &cfg->bosh_allowed_origins, &cfg->bosh_allowed_origin_count);
-}
-
 /* routes[index]: the object, its required keys and the uniqueness of its domain. */
 static enum xgw_err load_route(struct load_ctx *ctx, json_t *item, struct xgw_route *routes,
                                size_t index)
@@ -626,13 +416,13 @@ static enum xgw_err load_route(struct load_ctx *ctx, json_t *item, struct xgw_ro
     if (walk_object(ctx, item, &route_table, route) != XGW_OK)
         return XGW_EINVAL;
     if (route->domain == NULL)
-        return fail(ctx, false, "missing key \"domain\"");
+        return xgw_cfg_fail(ctx, false, "missing key \"domain\"");
     for (size_t i = 0; i < index; i++) {
         if (strcmp(routes[i].domain, route->domain) != 0)
             continue;
-        push_key(ctx, "domain");
-        enum xgw_err err = fail(ctx, false, "duplicate route domain \"%s\" (also in routes[%zu])",
-                                route->domain, i);
+        xgw_cfg_push_key(ctx, "domain");
+        enum xgw_err err = xgw_cfg_fail(
+            ctx, false, "duplicate route domain \"%s\" (also in routes[%zu])", route->domain, i);
         ctx->depth--;
         return err;
     }
@@ -647,10 +437,10 @@ static enum xgw_err handle_routes(struct load_ctx *ctx, json_t *value, const str
     enum xgw_err err = XGW_OK;
     XGW_UNUSED(spec);
     if (!json_is_array(value))
-        return fail(ctx, false, "must be an array of route objects");
+        return xgw_cfg_fail(ctx, false, "must be an array of route objects");
     struct xgw_route *routes = xgw_calloc(count, sizeof(*routes));
     for (size_t i = 0; i < count && err == XGW_OK; i++) {
-        push_index(ctx, i);
+        xgw_cfg_push_index(ctx, i);
         err = load_route(ctx, json_array_get(value, i), routes, i);
         ctx->depth--;
     }
@@ -664,78 +454,6 @@ static enum xgw_err handle_routes(struct load_ctx *ctx, json_t *value, const str
         cfg->route_count = count;
     }
     return err;
-}
-
-/* A queue must hold at least one stanza of the largest allowed size. */
-static enum xgw_err check_limits(struct load_ctx *ctx, json_t *root, const struct xgw_config *cfg)
-{
-    if (cfg->max_queue_bytes >= cfg->max_stanza_bytes)
-        return XGW_OK;
-    json_t *limits = json_object_get(root, "limits");
-    bool queue_in_file = json_object_get(limits, "max_queue_bytes") != NULL;
-    push_key(ctx, "limits");
-    push_key(ctx, queue_in_file ? "max_queue_bytes" : "max_stanza_bytes");
-    if (queue_in_file)
-        return fail(ctx, false, "must be at least limits.max_stanza_bytes (%zu)",
-                    cfg->max_stanza_bytes);
-    return fail(ctx, false, "must be at most limits.max_queue_bytes (%zu)", cfg->max_queue_bytes);
-}
-
-/* The WebSocket and BOSH endpoints share the port, so they need different paths. */
-static enum xgw_err check_paths(struct load_ctx *ctx, json_t *root, const struct xgw_config *cfg)
-{
-    if (strcmp(cfg->ws_path, cfg->bosh_path) != 0)
-        return XGW_OK;
-    bool bosh_in_file = json_object_get(json_object_get(root, "bosh"), "path") != NULL;
-    push_key(ctx, bosh_in_file ? "bosh" : "websocket");
-    push_key(ctx, "path");
-    return fail(ctx, false, "\"%s\" is used by both websocket.path and bosh.path", cfg->bosh_path);
-}
-
-/* XEP-0156 §2.2 lists only https:// and wss:// links; a plain one must be allowed explicitly
- * (or point at loopback with the default "loopback"). */
-static enum xgw_err check_discovery(struct load_ctx *ctx, json_t *root,
-                                    const struct xgw_config *cfg)
-{
-    static const char *const keys[] = {"websocket_url", "bosh_url"};
-    const char *urls[] = {cfg->discovery_ws_url, cfg->discovery_bosh_url};
-    json_t *section = json_object_get(root, "discovery");
-    for (size_t i = 0; i < XGW_ARRAY_SIZE(keys); i++) {
-        const char *url = urls[i];
-        if (url == NULL || cfg->discovery_insecure == 1 ||
-            (strncmp(url, "ws://", 5) != 0 && strncmp(url, "http://", 7) != 0))
-            continue;
-        char authority[XGW_DISCOVERY_HOST_MAX + 1];
-        const char *host = strstr(url, "://") + 3;
-        snprintf(authority, sizeof(authority), "%.*s", (int)strcspn(host, "/?#"), host);
-        if (cfg->discovery_insecure == -1 && xgw_http_host_is_loopback(authority))
-            continue;
-        push_key(ctx, "discovery");
-        push_key(ctx, json_object_get(section, keys[i]) ? keys[i] : "insecure_links");
-        return fail(ctx, false,
-                    "\"%s\" is not https:// or wss:// (XEP-0156); set "
-                    "discovery.insecure_links to true to publish it anyway",
-                    url);
-    }
-    return XGW_OK;
-}
-
-/* TLS listeners need a certificate and its key; a certificate nobody uses is a mistake. */
-static enum xgw_err check_tls(struct load_ctx *ctx, json_t *root, const struct xgw_config *cfg)
-{
-    bool has_files = cfg->tls_cert_file && cfg->tls_key_file;
-    if (cfg->tls_listen_count > 0 && has_files)
-        return XGW_OK;
-    if (cfg->tls_listen_count == 0 && !cfg->tls_cert_file && !cfg->tls_key_file)
-        return XGW_OK;
-    json_t *section = json_object_get(root, "tls");
-    push_key(ctx, "tls");
-    if (cfg->tls_listen_count == 0) {
-        push_key(ctx, json_object_get(section, "cert_file") ? "cert_file" : "key_file");
-        return fail(ctx, false, "is set but tls.listen is empty: no listener would use it");
-    }
-    push_key(ctx, "listen");
-    return fail(ctx, false, "TLS listeners need both tls.cert_file and tls.key_file");
 }
 
 static enum xgw_err load_text(struct xgw_config *cfg, const char *text, size_t len,
@@ -755,15 +473,15 @@ static enum xgw_err load_text(struct xgw_config *cfg, const char *text, size_t l
     xgw_config_copy(&scratch, cfg);
     enum xgw_err result = json_is_object(root)
                               ? walk_object(&ctx, root, &top_table, &scratch)
-                              : fail(&ctx, false, "the top level must be an object");
+                              : xgw_cfg_fail(&ctx, false, "the top level must be an object");
     if (result == XGW_OK)
-        result = check_limits(&ctx, root, &scratch);
+        result = xgw_cfg_check_limits(&ctx, root, &scratch);
     if (result == XGW_OK)
-        result = check_paths(&ctx, root, &scratch);
+        result = xgw_cfg_check_paths(&ctx, root, &scratch);
     if (result == XGW_OK)
-        result = check_discovery(&ctx, root, &scratch);
+        result = xgw_cfg_check_discovery(&ctx, root, &scratch);
     if (result == XGW_OK)
-        result = check_tls(&ctx, root, &scratch);
+        result = xgw_cfg_check_tls(&ctx, root, &scratch);
     if (result == XGW_OK) {
         xgw_config_cleanup(cfg);
         *cfg = scratch;
