@@ -10,6 +10,7 @@
 
 #include <jansson.h>
 
+#include "xgw/json_doc.h"
 #include "xgw/xml_write.h"
 
 #define NS_XRD              "http://docs.oasis-open.org/ns/xri/xrd-1.0"
@@ -175,19 +176,10 @@ enum xgw_err xgw_discovery_xrd(const struct xgw_endpoints *ep, struct xgw_buf *o
 
 enum xgw_err xgw_discovery_jrd(const struct xgw_endpoints *ep, struct xgw_buf *out)
 {
-    json_t *doc = json_pack("{s:[{s:s,s:s},{s:s,s:s}]}", "links", "rel", REL_WS, "href",
-                            ep->websocket, "rel", REL_BOSH, "href", ep->bosh);
-    if (doc == NULL)
-        return XGW_EINVAL; /* not UTF-8: cannot happen for validated URLs */
-    char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-    json_decref(doc);
-    if (text == NULL)
-        return XGW_ENOMEM;
-    enum xgw_err err = xgw_buf_append_str(out, text);
-    if (err == XGW_OK)
-        err = xgw_buf_append_str(out, "\n");
-    free(text);
-    return err;
+    /* json_pack fails only on invalid UTF-8, which validated URLs cannot contain. */
+    return xgw_json_doc_append(out,
+                               json_pack("{s:[{s:s,s:s},{s:s,s:s}]}", "links", "rel", REL_WS,
+                                         "href", ep->websocket, "rel", REL_BOSH, "href", ep->bosh));
 }
 
 /* Appends " scheme://authority" of url unless it is already in out. */

@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 
+#include "xgw/json_doc.h"
 #include "xgw/stream_cond.h"
 
 static const char *const transport_label[XGW_STATS_TRANSPORTS] = {"websocket", "bosh"};
@@ -159,17 +160,7 @@ enum xgw_err xgw_status_json(const struct xgw_gateway *gw, const struct xgw_proc
         (json_int_t)st->sessions_refused[XGW_REFUSED_SHUTDOWN], "upstream", "connections",
         (json_int_t)st->upstream_connected, "tls", (json_int_t)st->upstream_tls, "bosh", "requests",
         (json_int_t)st->bosh_requests, "waiting_requests", (json_int_t)st->bosh_held);
-    if (doc == NULL)
-        return XGW_ENOMEM;
-    if (proc->rss_bytes)
+    if (doc && proc->rss_bytes)
         json_object_set_new(doc, "rss_bytes", json_integer((json_int_t)proc->rss_bytes));
-    char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-    json_decref(doc);
-    if (text == NULL)
-        return XGW_ENOMEM;
-    enum xgw_err err = xgw_buf_append_str(out, text);
-    if (err == XGW_OK)
-        err = xgw_buf_append_str(out, "\n");
-    free(text);
-    return err;
+    return xgw_json_doc_append(out, doc);
 }
