@@ -605,6 +605,13 @@ void xgw_session_tick(struct xgw_session *s)
 
 void xgw_session_shutdown(struct xgw_session *s)
 {
+    if (s->sm_resumable && s->up && s->state != S_ENDED) {
+        /* CM-07 with XEP-0198: the TCP connection closes without </stream:stream>, so the
+         * server keeps the session resumable and the client resumes it through the restarted
+         * (or another) gateway without losing a stanza. */
+        s->footer_sent = true;
+        XGW_LOG_INFO("sid=%s shutdown; leaving the stream resumable", s->sid);
+    }
     session_end(s, XGW_SC_SYSTEM_SHUTDOWN, NULL, 0, "gateway shutdown");
 }
 

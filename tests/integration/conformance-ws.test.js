@@ -1013,6 +1013,20 @@ describe('1.16 WebSocket XMPP framing and stream semantics', () => {
         return false;
       },
     };
+    test('CM-07/WS-40 shutdown after <enabled resume=\'true\'/>: system-shutdown to C, upstream closed without </stream:stream> (resumable)', T, () => scenario({ fake: smFake }, async (ctx) => {
+      const { ws, conn } = await openWithConn(ctx);
+      await loginAndBind(ws, conn);
+      ws.sendText(`<enable xmlns='${NS_SM}' resume='true'/>`);
+      assert.equal(parseXml(await ws.nextText(3000)).local, 'enabled');
+      const seqP = readToClose(ws, 15000);
+      const res = await ctx.stopGateway();
+      assertErrorSequence(await seqP, { label: 'shutdown', conditions: ['system-shutdown'], closeCodes: [1001] });
+      await conn.waitClosed(3000);
+      const after = conn.received().slice(conn.received().lastIndexOf('<enable'));
+      assert.ok(!after.includes('</stream:stream>'), `the resumable stream was closed gracefully: ${after}`);
+      assert.equal(res.code, 0);
+    }));
+
     for (const how of ['TCP drop', 'Close frame without <close/>']) {
       test(`WS-40 after <enabled resume='true'/>, ${how} -> upstream closed without </stream:stream>`, T, () => scenario({ fake: smFake }, async (ctx) => {
         const { ws, conn } = await openWithConn(ctx);
