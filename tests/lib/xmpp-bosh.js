@@ -19,7 +19,7 @@ const net = require('node:net');
 const crypto = require('node:crypto');
 const { DOMParser } = require('@xmldom/xmldom');
 const { createXHRClass } = require('./xhr');
-const { Inbox, withTimeout } = require('./xmpp-ws');
+const { Inbox, withTimeout, stanzaClient } = require('./xmpp-ws');
 
 const NS_HB = 'http://jabber.org/protocol/httpbind';
 const NS_XB = 'urn:xmpp:xbosh';
@@ -342,38 +342,12 @@ class MemoryStorage {
 // ---------------------------------------------------------------------------
 // StanzaJS over BOSH
 
-let stanzaModule = null;
-function loadStanza() {
-  if (!stanzaModule) stanzaModule = require('stanza');
-  return stanzaModule;
-}
-
 /**
  * Log in with StanzaJS over BOSH. `mechanism` restricts the SASL factory to that mechanism.
  * Returns { client, jid, offeredMechanisms, inbox (messages), streamErrors, raw, stop() }.
  */
 async function stanzaBoshLogin({ url, domain, username, password, resource, mechanism, timeoutMs = 10000 }) {
-  const XMPP = loadStanza();
-  const client = XMPP.createClient({
-    jid: `${username}@${domain}`,
-    password,
-    resource,
-    server: domain,
-    transports: { bosh: url, websocket: false },
-    autoReconnect: false,
-    useStreamManagement: false,
-    allowResumption: false,
-  });
-  const offered = { mechanisms: null };
-  const origCreate = client.sasl.createMechanism.bind(client.sasl);
-  client.sasl.createMechanism = (names) => {
-    offered.mechanisms = [...names];
-    return origCreate(names);
-  };
-  if (mechanism) {
-    client.sasl.mechanisms = client.sasl.mechanisms.filter((m) => m.name === mechanism);
-    if (client.sasl.mechanisms.length !== 1) throw new Error(`StanzaJS does not know ${mechanism}`);
-  }
+  const { client, offered } = stanzaClient({ domain, username, password, resource, mechanism, transports: { bosh: url, websocket: false } });
   const label = `${username}@${domain}`;
   const inbox = new Inbox(`StanzaJS/BOSH ${label}`);
   const streamErrors = [];

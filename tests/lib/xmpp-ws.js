@@ -130,17 +130,18 @@ function loadStanza() {
 }
 
 /**
- * Log in with StanzaJS. `mechanism` restricts the SASL factory to that one mechanism.
- * Returns { client, jid, offeredMechanisms, inbox (messages), streamErrors, raw, stop() }.
+ * A StanzaJS client for one transport (transports: { websocket: url|false, bosh: url|false }),
+ * with no reconnection or stream management, that records the SASL mechanisms it was offered
+ * (offered.mechanisms) and, with `mechanism`, may use only that one.
  */
-async function stanzaLogin({ url, domain, username, password, resource, mechanism, timeoutMs = 10000 }) {
+function stanzaClient({ domain, username, password, resource, mechanism, transports }) {
   const XMPP = loadStanza();
   const client = XMPP.createClient({
     jid: `${username}@${domain}`,
     password,
     resource,
     server: domain,
-    transports: { websocket: url, bosh: false },
+    transports,
     autoReconnect: false,
     useStreamManagement: false,
     allowResumption: false,
@@ -155,6 +156,15 @@ async function stanzaLogin({ url, domain, username, password, resource, mechanis
     client.sasl.mechanisms = client.sasl.mechanisms.filter((m) => m.name === mechanism);
     if (client.sasl.mechanisms.length !== 1) throw new Error(`StanzaJS does not know ${mechanism}`);
   }
+  return { client, offered };
+}
+
+/**
+ * Log in with StanzaJS. `mechanism` restricts the SASL factory to that one mechanism.
+ * Returns { client, jid, offeredMechanisms, inbox (messages), streamErrors, raw, stop() }.
+ */
+async function stanzaLogin({ url, domain, username, password, resource, mechanism, timeoutMs = 10000 }) {
+  const { client, offered } = stanzaClient({ domain, username, password, resource, mechanism, transports: { websocket: url, bosh: false } });
   const inbox = new Inbox(`StanzaJS ${username}`);
   const streamErrors = [];
   const raw = { incoming: [], outgoing: [] };
@@ -230,6 +240,7 @@ async function rawConnect(url, { protocols = ['xmpp'], timeoutMs = 5000, headers
 }
 
 module.exports = {
+  stanzaClient,
   withTimeout,
   Inbox,
   loadXmppJs,
