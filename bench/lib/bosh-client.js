@@ -27,6 +27,7 @@
 const http = require('node:http');
 const crypto = require('node:crypto');
 const { StreamSplitter, xmlEscape } = require('./xmpp-raw');
+const { ElementWaiter } = require('./element-waiter');
 
 const NS_HB = 'http://jabber.org/protocol/httpbind';
 const NS_XB = 'urn:xmpp:xbosh';
@@ -93,20 +94,18 @@ function bodyXml(attrs, payload) {
   return payload ? `${s}>${payload}</body>` : `${s}/>`;
 }
 
-class BoshBenchSession {
+class BoshBenchSession extends ElementWaiter {
   constructor(opts) {
+    super(opts);
     const u = new URL(opts.url);
     this.host = u.hostname;
     this.port = Number(u.port) || 80;
     this.path = u.pathname;
     this.domain = opts.domain;
-    this.user = opts.user;
     this.password = opts.password;
     this.resource = opts.resource || 'r';
     this.jid = `${this.user}@${this.domain}/${this.resource}`;
-    this.onStanza = opts.onStanza || (() => {});
     this.onProblem = opts.onProblem || (() => {});
-    this.timeoutMs = opts.timeoutMs || 30000;
     this.wait = opts.wait || 10;
     this.stats = opts.stats || newBoshStats();
     this.agent = null;
@@ -120,13 +119,9 @@ class BoshBenchSession {
     this.queue = [];       // { payload, attrs? } not sent yet
     this.polling = false;
     this.pumpScheduled = false;
-    this.online = false;
     this.closing = false;
     this.closed = false;
     this.terminated = null;
-    this.inq = [];
-    this.waiter = null;
-    this.pendingError = null;
     this.idleWaiter = null;
     this.conns = 0;
     this.failed = false;
@@ -330,40 +325,6 @@ class BoshBenchSession {
   }
 
   // ---- XMPP --------------------------------------------------------------------------------
-  _deliver(el) {
-    if (this.online) { this.onStanza(el); return; }
-    if (this.waiter) {
-      const w = this.waiter;
-      this.waiter = null;
-      clearTimeout(w.timer);
-      w.resolve(el);
-    } else {
-      this.inq.push(el);
-    }
-  }
-
-  _fail(err) {
-    if (this.waiter) {
-      const w = this.waiter;
-      this.waiter = null;
-      clearTimeout(w.timer);
-      w.reject(err);
-    }
-    this.pendingError = this.pendingError || err;
-  }
-
-  _next(what) {
-    if (this.inq.length) return Promise.resolve(this.inq.shift());
-    if (this.pendingError) return Promise.reject(this.pendingError);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.waiter = null;
-        reject(new Error(`${this.user}: timeout waiting for ${what} (${this.timeoutMs} ms)`));
-      }, this.timeoutMs);
-      this.waiter = { resolve, reject, timer };
-    });
-  }
-
   /** The session is over (error or terminate): report it unless we are closing, drop everything. */
   _dead(kind, detail) {
     if (!this.closing) this.onProblem(kind, detail);
@@ -426,8 +387,7 @@ class BoshBenchSession {
       const s = await this._next('session result');
       if (!/^<iq[^>]*type=["']result["']/.test(s)) throw new Error(`${this.user}: session failed: ${s.slice(0, 300)}`);
     }
-    this.online = true;
-    for (const el of this.inq.splice(0)) this.onStanza(el);
+    this._goOnline();
     if (presence) this.send("<presence xmlns='jabber:client'/>");
   }
 

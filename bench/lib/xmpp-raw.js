@@ -7,6 +7,7 @@
 
 const net = require('node:net');
 const WebSocket = require('ws');
+const { ElementWaiter } = require('./element-waiter');
 
 const NS_FRAMING = 'urn:ietf:params:xml:ns:xmpp-framing';
 
@@ -105,25 +106,20 @@ class StreamSplitter {
  *   onStanza(text) is called for every element received once online.
  *   onProblem(kind, detail) for stream errors / unexpected closes.
  */
-class RawSession {
+class RawSession extends ElementWaiter {
   constructor(opts) {
+    super(opts);
     this.kind = opts.kind;
     this.url = opts.url;
     this.host = opts.host || '127.0.0.1';
     this.port = opts.port;
     this.domain = opts.domain;
-    this.user = opts.user;
     this.password = opts.password;
     this.resource = opts.resource || 'r';
     this.jid = `${this.user}@${this.domain}/${this.resource}`;
-    this.onStanza = opts.onStanza || (() => {});
     this.onProblem = opts.onProblem || (() => {});
-    this.timeoutMs = opts.timeoutMs || 30000;
-    this.online = false;
     this.closed = false;
     this.closing = false;
-    this.queue = [];
-    this.waiter = null;
     this.sock = null;
     this.ws = null;
     this.splitter = null;
@@ -132,40 +128,6 @@ class RawSession {
   }
 
   // ---- transport -----------------------------------------------------------------------
-  _deliver(el) {
-    if (this.online) { this.onStanza(el); return; }
-    if (this.waiter) {
-      const w = this.waiter;
-      this.waiter = null;
-      clearTimeout(w.timer);
-      w.resolve(el);
-    } else {
-      this.queue.push(el);
-    }
-  }
-
-  _fail(err) {
-    if (this.waiter) {
-      const w = this.waiter;
-      this.waiter = null;
-      clearTimeout(w.timer);
-      w.reject(err);
-    }
-    this.pendingError = this.pendingError || err;
-  }
-
-  _next(what) {
-    if (this.queue.length) return Promise.resolve(this.queue.shift());
-    if (this.pendingError) return Promise.reject(this.pendingError);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.waiter = null;
-        reject(new Error(`${this.user}: timeout waiting for ${what} (${this.timeoutMs} ms)`));
-      }, this.timeoutMs);
-      this.waiter = { resolve, reject, timer };
-    });
-  }
-
   _connect() {
     if (this.kind === 'ws') {
       return new Promise((resolve, reject) => {
@@ -291,8 +253,7 @@ class RawSession {
       const s = await this._next('session result');
       if (!/^<iq[^>]*type=["']result["']/.test(s)) throw new Error(`${this.user}: session failed: ${s.slice(0, 300)}`);
     }
-    this.online = true;
-    for (const el of this.queue.splice(0)) this.onStanza(el);
+    this._goOnline();
     if (presence) this.send("<presence xmlns='jabber:client'/>");
   }
 
