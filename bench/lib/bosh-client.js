@@ -31,8 +31,6 @@ const { ElementWaiter } = require('./element-waiter');
 
 const NS_HB = 'http://jabber.org/protocol/httpbind';
 const NS_XB = 'urn:xmpp:xbosh';
-const NS_SASL = 'urn:ietf:params:xml:ns:xmpp-sasl';
-const NS_BIND = 'urn:ietf:params:xml:ns:xmpp-bind';
 const CONTENT_TYPE = 'text/xml; charset=utf-8';
 
 /** Counters shared by every session of one path (numbers and one level of objects only). */
@@ -367,28 +365,16 @@ class BoshBenchSession extends ElementWaiter {
     }, '');
     const f1 = await this._next('stream features');
     if (!/^<(stream:)?features/.test(f1)) throw new Error(`${this.user}: expected features, got ${f1.slice(0, 300)}`);
-    if (!/<mechanism>PLAIN<\/mechanism>/.test(f1)) throw new Error(`${this.user}: PLAIN not offered: ${f1.slice(0, 400)}`);
-    const creds = Buffer.from(`\0${this.user}\0${this.password}`, 'utf8').toString('base64');
-    this._queue(`<auth xmlns='${NS_SASL}' mechanism='PLAIN'>${creds}</auth>`);
-    const a = await this._next('SASL result');
-    if (!a.startsWith('<success')) throw new Error(`${this.user}: SASL failed: ${a.slice(0, 300)}`);
-    this._queue('', { to: this.domain, 'xml:lang': 'en', 'xmpp:restart': 'true' });
-    const f2 = await this._next('stream features after restart');
-    if (!/^<(stream:)?features/.test(f2)) throw new Error(`${this.user}: expected features, got ${f2.slice(0, 300)}`);
-    if (!/<bind[\s>/]/.test(f2)) throw new Error(`${this.user}: no <bind/> offered: ${f2.slice(0, 400)}`);
-    this._queue(`<iq xmlns='jabber:client' type='set' id='bind1'><bind xmlns='${NS_BIND}'>` +
-      `<resource>${xmlEscape(this.resource)}</resource></bind></iq>`);
-    const b = await this._next('bind result');
-    if (!/^<iq[^>]*type=["']result["']/.test(b)) throw new Error(`${this.user}: bind failed: ${b.slice(0, 300)}`);
-    const m = /<jid>([^<]+)<\/jid>/.exec(b);
-    if (m) this.jid = m[1];
-    if (/<session[^>]*xmlns=["']urn:ietf:params:xml:ns:xmpp-session["']/.test(f2) && !/<optional\s*\/>/.test(f2)) {
-      this._queue("<iq xmlns='jabber:client' type='set' id='sess1'><session xmlns='urn:ietf:params:xml:ns:xmpp-session'/></iq>");
-      const s = await this._next('session result');
-      if (!/^<iq[^>]*type=["']result["']/.test(s)) throw new Error(`${this.user}: session failed: ${s.slice(0, 300)}`);
-    }
-    this._goOnline();
-    if (presence) this.send("<presence xmlns='jabber:client'/>");
+    await this._loginAfterFeatures(f1, {
+      presence,
+      send: (xml) => this._queue(xml),
+      restart: async () => {
+        this._queue('', { to: this.domain, 'xml:lang': 'en', 'xmpp:restart': 'true' });
+        const f2 = await this._next('stream features after restart');
+        if (!/^<(stream:)?features/.test(f2)) throw new Error(`${this.user}: expected features, got ${f2.slice(0, 300)}`);
+        return f2;
+      },
+    });
   }
 
   /** Logout: unavailable presence in a type='terminate' request; wait (bounded) for every answer. */

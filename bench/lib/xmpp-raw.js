@@ -7,15 +7,10 @@
 
 const net = require('node:net');
 const WebSocket = require('ws');
-const { ElementWaiter } = require('./element-waiter');
+const { ElementWaiter, xmlEscape } = require('./element-waiter');
 
 const NS_FRAMING = 'urn:ietf:params:xml:ns:xmpp-framing';
 
-function xmlEscape(s) {
-  return String(s).replace(/[&<>"']/g, (c) => ({
-    '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;',
-  }[c]));
-}
 
 /**
  * Splits a server-to-client XML stream into top-level elements. Calls
@@ -233,28 +228,11 @@ class RawSession extends ElementWaiter {
     await this._connect();
     this._sendOpen();
     const f1 = await this._expectHeader();
-    if (!/<mechanism>PLAIN<\/mechanism>/.test(f1)) throw new Error(`${this.user}: PLAIN not offered: ${f1.slice(0, 400)}`);
-    const creds = Buffer.from(`\0${this.user}\0${this.password}`, 'utf8').toString('base64');
-    this.send(`<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>${creds}</auth>`);
-    const a = await this._next('SASL result');
-    if (!a.startsWith('<success')) throw new Error(`${this.user}: SASL failed: ${a.slice(0, 300)}`);
-    this._sendOpen();
-    const f2 = await this._expectHeader();
-    if (!/<bind[\s>/]/.test(f2)) throw new Error(`${this.user}: no <bind/> offered: ${f2.slice(0, 400)}`);
-    this.send(`<iq xmlns='jabber:client' type='set' id='bind1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>` +
-      `<resource>${xmlEscape(this.resource)}</resource></bind></iq>`);
-    const b = await this._next('bind result');
-    if (!/^<iq[^>]*type=["']result["']/.test(b)) throw new Error(`${this.user}: bind failed: ${b.slice(0, 300)}`);
-    const m = /<jid>([^<]+)<\/jid>/.exec(b);
-    if (m) this.jid = m[1];
-    // RFC 3921 session establishment only if the server says it is mandatory.
-    if (/<session[^>]*xmlns=["']urn:ietf:params:xml:ns:xmpp-session["']/.test(f2) && !/<optional\s*\/>/.test(f2)) {
-      this.send("<iq xmlns='jabber:client' type='set' id='sess1'><session xmlns='urn:ietf:params:xml:ns:xmpp-session'/></iq>");
-      const s = await this._next('session result');
-      if (!/^<iq[^>]*type=["']result["']/.test(s)) throw new Error(`${this.user}: session failed: ${s.slice(0, 300)}`);
-    }
-    this._goOnline();
-    if (presence) this.send("<presence xmlns='jabber:client'/>");
+    await this._loginAfterFeatures(f1, {
+      presence,
+      send: (xml) => this.send(xml),
+      restart: () => { this._sendOpen(); return this._expectHeader(); },
+    });
   }
 
   /** Graceful close (</close> or </stream:stream>), bounded; then the socket is destroyed. */
