@@ -12,11 +12,10 @@
 // See bench/README.md ("BOSH"). Usage: node bench/bosh-bench.js --help
 
 const path = require('node:path');
-const { REPO } = require('../tests/lib/gateway');
 const { RawSession } = require('./lib/xmpp-raw');
 const { BoshBenchSession, newBoshStats } = require('./lib/bosh-client');
 const { benchMain } = require('./lib/harness');
-const { COMMON_OPTIONS } = require('./lib/args');
+const { COMMON_OPTIONS, COMMON_DEFAULTS } = require('./lib/args');
 
 const PATHS = {
   gw: 'xmppgw BOSH → Prosody c2s',
@@ -25,22 +24,9 @@ const PATHS = {
 };
 
 const DEFAULTS = {
-  sessions: 500,
-  rate: 400,
-  duration: 20,
-  inflight: 50,
-  warmup: 10,
-  settle: 2,
-  drain: 10,
-  loginTimeout: 30,
-  loginPhaseLimit: 600,
+  ...COMMON_DEFAULTS,
   paths: 'gw,pbosh,c2s',
-  bodyBytes: 0,
-  presence: true,
-  gwBin: path.join(REPO, 'build-release', 'xmppgw'),
   out: path.join(__dirname, 'results', 'bosh-latest.md'),
-  save: true,
-  waitIdle: 60,
   boshWait: 10,
 };
 

@@ -11,7 +11,7 @@
 // See bench/README.md. Usage: node bench/ws-bench.js --help
 
 const path = require('node:path');
-const { REPO } = require('../tests/lib/gateway');
+const { COMMON_DEFAULTS } = require('./lib/args');
 const { RawSession } = require('./lib/xmpp-raw');
 const { benchMain } = require('./lib/harness');
 
@@ -22,22 +22,9 @@ const PATHS = {
 };
 
 const DEFAULTS = {
-  sessions: 500,
-  rate: 400,
-  duration: 20,
-  inflight: 50,
-  warmup: 10,
-  settle: 2,
-  drain: 10,
-  loginTimeout: 30,
-  loginPhaseLimit: 600,
+  ...COMMON_DEFAULTS,
   paths: 'gw,pws,c2s',
-  bodyBytes: 0,
-  presence: true,
-  gwBin: path.join(REPO, 'build-release', 'xmppgw'),
   out: path.join(__dirname, 'results', 'latest.md'),
-  save: true,
-  waitIdle: 60,
 };
 
 function usage() {

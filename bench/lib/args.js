@@ -13,6 +13,24 @@
 
 const path = require('node:path');
 
+/** The defaults both benchmarks share; each adds paths, out and its own keys. */
+const COMMON_DEFAULTS = {
+  sessions: 500,
+  rate: 400,
+  duration: 20,
+  inflight: 50,
+  warmup: 10,
+  settle: 2,
+  drain: 10,
+  loginTimeout: 30,
+  loginPhaseLimit: 600,
+  bodyBytes: 0,
+  presence: true,
+  gwBin: path.join(__dirname, '..', '..', 'build-release', 'xmppgw'),
+  save: true,
+  waitIdle: 60,
+};
+
 const COMMON_OPTIONS = {
   '--sessions': { key: 'sessions', type: 'int', min: 2, max: 20000 },
   '--rate': { key: 'rate', type: 'num', min: 1, max: 100000 },
@@ -66,4 +84,4 @@ function parseArgs(argv, { defaults, options = COMMON_OPTIONS, paths, usage }) {
   return o;
 }
 
-module.exports = { parseArgs, COMMON_OPTIONS };
+module.exports = { parseArgs, COMMON_OPTIONS, COMMON_DEFAULTS };
