@@ -19,7 +19,7 @@ const assert = require('node:assert/strict');
 
 const { startProsody } = require('../lib/prosody');
 const { startGateway, assertCleanExit, gatewayAvailable } = require('../lib/gateway');
-const { xmppjsLogin, stanzaLogin, withTimeout } = require('../lib/xmpp-ws');
+const { xmppjsLogin, stanzaLogin, withTimeout, BODIES } = require('../lib/xmpp-ws');
 const B = require('../lib/xmpp-bosh');
 
 const TARGETS = (process.env.XGW_TARGETS || 'prosody,gateway').split(',').map((s) => s.trim()).filter(Boolean);
@@ -29,17 +29,8 @@ const DOMAIN = 'localhost';
 
 const NS_ROSTER = 'jabber:iq:roster';
 
-// Bodies that must arrive byte-for-byte identical.
-const BODIES = [
-  'plain ascii',
-  '<&>"\'',
-  'Grüße, 日本',
-  '🎉𝄞',
-  'mixed <b>not markup</b> & "quotes" \'apos\' Grüße 日本語 🎉𝄞 end',
-  '  leading and trailing spaces  \n second line\tafter tab',
-  ']]> <![CDATA[ x ]]> &amp; &lt; literal entity text',
-];
-// A big one: about 45 KB of UTF-8, about 75 KB once escaped in the request body (below the
+// BODIES (tests/lib/xmpp-ws.js) must arrive byte-for-byte identical, and so must a big one:
+// about 45 KB of UTF-8, about 75 KB once escaped in the request body (below the
 // gateway's default bosh.max_body_bytes of 128 KiB and Prosody's 256 KiB).
 const BIG_BODY = 'Grüße 日本 🎉𝄞 <&>"\' '.repeat(1500);
 

@@ -17,6 +17,7 @@ const { startGateway, assertCleanExit } = require('../lib/gateway');
 const { createCA, issueCert } = require('../lib/pki');
 const {
   xmppjsLogin, stanzaLogin, rawConnect, openFrame, withTimeout,
+  BODIES,
 } = require('../lib/xmpp-ws');
 
 const TARGETS = (process.env.XGW_TARGETS || 'prosody,gateway').split(',').map((s) => s.trim()).filter(Boolean);
@@ -25,17 +26,8 @@ const T = { timeout: 30000 };
 const NS_ROSTER = 'jabber:iq:roster';
 const NS_STREAMS = 'http://etherx.jabber.org/streams';
 
-// Bodies that must arrive byte-for-byte identical.
-const BODIES = [
-  'plain ascii',
-  '<&>"\'',
-  'Grüße, 日本',
-  '🎉𝄞',
-  'mixed <b>not markup</b> & "quotes" \'apos\' Grüße 日本語 🎉𝄞 end',
-  '  leading and trailing spaces  \n second line\tafter tab',
-  ']]> <![CDATA[ x ]]> &amp; &lt; literal entity text',
-];
-// A large one (about 100 KB of UTF-8) to exercise framing of big stanzas.
+// BODIES (tests/lib/xmpp-ws.js) must arrive byte-for-byte identical, and so must a large one
+// (60,000 characters, about 100 KB of UTF-8) that exercises the framing of big stanzas.
 const BIG_BODY = 'Grüße 日本 🎉𝄞 <&>"\' '.repeat(4000).slice(0, 60000);
 
 const ROSTER_NAME = 'Bob <&> "Grüße" 🎉';

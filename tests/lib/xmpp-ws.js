@@ -239,7 +239,20 @@ async function rawConnect(url, { protocols = ['xmpp'], timeoutMs = 5000, headers
   };
 }
 
+/** Message bodies that must arrive byte for byte: XML specials, non-ASCII, astral-plane
+ * characters, whitespace, and text that looks like markup or CDATA. */
+const BODIES = [
+  'plain ascii',
+  '<&>"\'',
+  'Grüße, 日本',
+  '🎉𝄞',
+  'mixed <b>not markup</b> & "quotes" \'apos\' Grüße 日本語 🎉𝄞 end',
+  '  leading and trailing spaces  \n second line\tafter tab',
+  ']]> <![CDATA[ x ]]> &amp; &lt; literal entity text',
+];
+
 module.exports = {
+  BODIES,
   stanzaClient,
   withTimeout,
   Inbox,
