@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "io.h"
-#include "xgw/alloc.h"
 #include "xgw/buf.h"
 #include "xgw/discovery.h"
 #include "xgw/log.h"
@@ -34,40 +33,22 @@ static int add_header(struct lws *wsi, const char *name, const char *value, unsi
 }
 
 /* One complete answer with CORS for everyone (DISC-04: the documents are public). */
-static int send_doc(struct lws *wsi, unsigned status, const char *content_type,
-                    const struct xgw_buf *body)
+static int send_doc(struct lws *wsi, unsigned status, const char *content_type, const char *body,
+                    size_t len)
 {
-    unsigned char head[LWS_PRE + 1024];
-    unsigned char *start = head + LWS_PRE, *p = start, *end = head + sizeof(head) - 1;
-    size_t len = body ? body->len : 0;
-    if (lws_add_http_common_headers(wsi, status, content_type, len, &p, end) ||
-        add_header(wsi, "access-control-allow-origin:", "*", &p, end) ||
+    static const struct xgw_http_header headers[] = {
+        {"access-control-allow-origin:", "*"},
         /* Derived from the request's Host: caches must not hand it to other names. */
-        add_header(wsi, "cache-control:", "no-cache", &p, end) ||
-        add_header(wsi, "vary:", "Host, X-Forwarded-Proto", &p, end) ||
-        add_header(wsi, "x-content-type-options:", "nosniff", &p, end) ||
-        lws_finalize_write_http_header(wsi, start, &p, end))
-        return -1;
-    if (len > 0) {
-        unsigned char *out = xgw_malloc(LWS_PRE + len);
-        memcpy(out + LWS_PRE, body->data, len);
-        int n = lws_write(wsi, out + LWS_PRE, len, LWS_WRITE_HTTP_FINAL);
-        xgw_free(out);
-        if (n < 0)
-            return -1;
-    }
-    return lws_http_transaction_completed(wsi) ? -1 : 0;
+        {"cache-control:", "no-cache"},
+        {"vary:", "Host, X-Forwarded-Proto"},
+        {"x-content-type-options:", "nosniff"},
+    };
+    return xgw_http_send(wsi, status, content_type, headers, XGW_ARRAY_SIZE(headers), body, len);
 }
 
 static int send_text(struct lws *wsi, unsigned status, const char *text)
 {
-    struct xgw_buf body;
-    xgw_buf_init(&body, DOC_MAX_BYTES);
-    int rc = xgw_buf_append_str(&body, text) == XGW_OK
-                 ? send_doc(wsi, status, "text/plain; charset=utf-8", &body)
-                 : -1;
-    xgw_buf_cleanup(&body);
-    return rc;
+    return send_doc(wsi, status, "text/plain; charset=utf-8", text, strlen(text));
 }
 
 int xgw_discovery_http_get(struct xgw_io *io, struct lws *wsi, bool json)
@@ -88,10 +69,11 @@ int xgw_discovery_http_get(struct xgw_io *io, struct lws *wsi, bool json)
     struct xgw_buf body;
     xgw_buf_init(&body, DOC_MAX_BYTES);
     enum xgw_err err = json ? xgw_discovery_jrd(&ep, &body) : xgw_discovery_xrd(&ep, &body);
-    int rc = err == XGW_OK
-                 ? send_doc(wsi, 200,
-                            json ? "application/json" : "application/xrd+xml; charset=utf-8", &body)
-                 : -1;
+    int rc =
+        err == XGW_OK
+            ? send_doc(wsi, 200, json ? "application/json" : "application/xrd+xml; charset=utf-8",
+                       body.data, body.len)
+            : -1;
     xgw_buf_cleanup(&body);
     return rc;
 }

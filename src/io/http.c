@@ -9,6 +9,7 @@
 #include "xgw/cidr.h"
 
 #include "io.h"
+#include "xgw/alloc.h"
 
 struct xgw_io *xgw_io_of(struct lws *wsi)
 {
@@ -66,30 +67,56 @@ static bool has_body(struct lws *wsi)
            strcmp(length, "0") != 0;
 }
 
-int xgw_http_reply(struct lws *wsi, unsigned status, const char *extra_name,
-                   const char *extra_value, const char *body)
+/* Status line, Content-Type, Content-Length, the extra headers, Connection: close when a body
+ * went unread, then the body. 0, or -1 when the answer could not be written. */
+static int write_answer(struct lws *wsi, unsigned status, const char *content_type,
+                        const struct xgw_http_header *headers, size_t header_count,
+                        const char *body, size_t len)
 {
-    unsigned char buf[LWS_PRE + 1024];
-    unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + sizeof(buf) - 1;
-    size_t body_len = strlen(body);
-    unsigned char body_buf[LWS_PRE + 512];
-    if (body_len > sizeof(body_buf) - LWS_PRE)
+    unsigned char head[LWS_PRE + 1024];
+    unsigned char *start = head + LWS_PRE, *p = start, *end = head + sizeof(head) - 1;
+    if (lws_add_http_common_headers(wsi, status, content_type, len, &p, end))
         return -1;
-    if (lws_add_http_common_headers(wsi, status, "text/plain; charset=utf-8", body_len, &p, end))
-        return -1;
-    if (extra_name && lws_add_http_header_by_name(wsi, (const unsigned char *)extra_name,
-                                                  (const unsigned char *)extra_value,
-                                                  (int)strlen(extra_value), &p, end))
-        return -1;
+    for (size_t i = 0; i < header_count; i++) {
+        if (lws_add_http_header_by_name(wsi, (const unsigned char *)headers[i].name,
+                                        (const unsigned char *)headers[i].value,
+                                        (int)strlen(headers[i].value), &p, end))
+            return -1;
+    }
     if (has_body(wsi) && lws_add_http_header_by_name(wsi, (const unsigned char *)"connection:",
                                                      (const unsigned char *)"close", 5, &p, end))
         return -1;
     if (lws_finalize_write_http_header(wsi, start, &p, end))
         return -1;
-    memcpy(body_buf + LWS_PRE, body, body_len);
-    if (lws_write(wsi, body_buf + LWS_PRE, body_len, LWS_WRITE_HTTP_FINAL) < 0)
+    if (len == 0)
+        return 0;
+    unsigned char small[LWS_PRE + 512];
+    unsigned char *out = len <= sizeof(small) - LWS_PRE ? small : xgw_malloc(LWS_PRE + len);
+    memcpy(out + LWS_PRE, body, len);
+    int n = lws_write(wsi, out + LWS_PRE, len, LWS_WRITE_HTTP_FINAL);
+    if (out != small)
+        xgw_free(out);
+    return n < 0 ? -1 : 0;
+}
+
+int xgw_http_send(struct lws *wsi, unsigned status, const char *content_type,
+                  const struct xgw_http_header *headers, size_t header_count, const char *body,
+                  size_t len)
+{
+    if (write_answer(wsi, status, content_type, headers, header_count, body, len) < 0 ||
+        has_body(wsi))
         return -1;
-    return 1;
+    return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+int xgw_http_reply(struct lws *wsi, unsigned status, const char *extra_name,
+                   const char *extra_value, const char *body)
+{
+    struct xgw_http_header extra = {extra_name, extra_value};
+    return write_answer(wsi, status, "text/plain; charset=utf-8", &extra, extra_name ? 1 : 0, body,
+                        strlen(body)) < 0
+               ? -1
+               : 1;
 }
 
 /* Answers, then lets lws decide whether the connection stays open for the next request; a
@@ -97,9 +124,9 @@ int xgw_http_reply(struct lws *wsi, unsigned status, const char *extra_name,
 static int reply_and_complete(struct lws *wsi, unsigned status, const char *extra_name,
                               const char *extra_value, const char *body)
 {
-    if (xgw_http_reply(wsi, status, extra_name, extra_value, body) < 0 || has_body(wsi))
-        return -1;
-    return lws_http_transaction_completed(wsi) ? -1 : 0;
+    struct xgw_http_header extra = {extra_name, extra_value};
+    return xgw_http_send(wsi, status, "text/plain; charset=utf-8", &extra, extra_name ? 1 : 0, body,
+                         strlen(body));
 }
 
 enum http_method { METHOD_GET, METHOD_POST, METHOD_OPTIONS, METHOD_OTHER };

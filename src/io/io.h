@@ -60,8 +60,18 @@ struct xgw_io *xgw_io_of(struct lws *wsi);
 /* The client's numeric address: the socket peer, or for a peer in trusted_proxies the
  * rightmost X-Forwarded-For entry that is not a trusted proxy itself. */
 void xgw_http_client_addr(struct lws *wsi, char *out, size_t out_len);
-/* Writes a complete short text/plain answer with an optional extra header. Returns 1 when
- * written (so CONFIRM_UPGRADE knows we answered), -1 on failure. */
+/* One extra response header: name in lower case with its colon ("vary:"), and the value. */
+struct xgw_http_header {
+    const char *name, *value;
+};
+/* Writes a complete answer (status, Content-Type, Content-Length, the extra headers and the
+ * body; Connection: close when the request's body went unread) and ends the transaction.
+ * Returns 0, or -1: close the connection. */
+int xgw_http_send(struct lws *wsi, unsigned status, const char *content_type,
+                  const struct xgw_http_header *headers, size_t header_count, const char *body,
+                  size_t len);
+/* Writes a complete short text/plain answer with an optional extra header, without ending the
+ * transaction. Returns 1 when written (so CONFIRM_UPGRADE knows we answered), -1 on failure. */
 int xgw_http_reply(struct lws *wsi, unsigned status, const char *extra_name,
                    const char *extra_value, const char *body);
 

@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include "io.h"
-#include "xgw/alloc.h"
 #include "xgw/buf.h"
 #include "xgw/metrics.h"
 
@@ -29,22 +28,8 @@ static uint64_t rss_bytes(void)
 static int send_body(struct lws *wsi, unsigned status, const char *content_type, const char *body,
                      size_t len)
 {
-    unsigned char head[LWS_PRE + 512];
-    unsigned char *start = head + LWS_PRE, *p = start, *end = head + sizeof(head) - 1;
-    if (lws_add_http_common_headers(wsi, status, content_type, len, &p, end) ||
-        lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
-                                    (const unsigned char *)"no-store", 8, &p, end) ||
-        lws_finalize_write_http_header(wsi, start, &p, end))
-        return -1;
-    if (len > 0) {
-        unsigned char *out = xgw_malloc(LWS_PRE + len);
-        memcpy(out + LWS_PRE, body, len);
-        int n = lws_write(wsi, out + LWS_PRE, len, LWS_WRITE_HTTP_FINAL);
-        xgw_free(out);
-        if (n < 0)
-            return -1;
-    }
-    return lws_http_transaction_completed(wsi) ? -1 : 0;
+    static const struct xgw_http_header no_store = {"cache-control:", "no-store"};
+    return xgw_http_send(wsi, status, content_type, &no_store, 1, body, len);
 }
 
 int xgw_healthz_http(struct xgw_io *io, struct lws *wsi)
